@@ -1,0 +1,23 @@
+"""The simulation engine. It never imports Textual or Rich (checked by a test)."""
+
+from kvtui.engine.errors import CommandError, KvError, ParseError, ScriptError
+from kvtui.engine.events import RouterEvent, router_view
+from kvtui.engine.manager import KvManager, MoveResult, PrefillCost
+from kvtui.engine.moves import Deref, Move, Partial, Promote, Use
+
+__all__ = [
+    "CommandError",
+    "Deref",
+    "KvError",
+    "KvManager",
+    "Move",
+    "MoveResult",
+    "ParseError",
+    "Partial",
+    "PrefillCost",
+    "Promote",
+    "RouterEvent",
+    "ScriptError",
+    "Use",
+    "router_view",
+]

@@ -1,0 +1,24 @@
+"""Inactive-pool eviction backends (SPEC §3)."""
+
+from __future__ import annotations
+
+from kvtui.engine.eviction.base import InactiveIndex
+from kvtui.engine.eviction.lineage import LineageIndex
+from kvtui.engine.eviction.lru import LruIndex
+from kvtui.engine.eviction.multi_lru import MultiLruIndex
+
+BACKENDS = ("lineage", "lru", "multi_lru")
+
+
+def make_index(name: str, capacity: int) -> InactiveIndex:
+    """Build the backend called `name` for a pool of `capacity` slots."""
+    if name == "lineage":
+        return LineageIndex()
+    if name == "lru":
+        return LruIndex()
+    if name == "multi_lru":
+        return MultiLruIndex(capacity)
+    raise ValueError(f"unknown eviction backend {name!r} (choose from {', '.join(BACKENDS)})")
+
+
+__all__ = ["BACKENDS", "InactiveIndex", "LineageIndex", "LruIndex", "MultiLruIndex", "make_index"]

@@ -1,0 +1,59 @@
+"""The G1 block pool (SPEC §2): slots, FIFO free list, inactive index, all-or-nothing allocation.
+
+Each slot is in exactly one pool: *reset* (in the free list), *inactive* (in the eviction
+index) or *active* (owned by a full block with refs, a partial, or held back: quarantined behind
+a G2 copy or reserved for a swap-in). Slot ownership is recorded in `owner` so views can colour
+every slot without scanning blocks.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from kvtui.engine.eviction import InactiveIndex, make_index
+from kvtui.engine.moves import BlockRef
+
+
+class BlockPool:
+    def __init__(self, capacity: int, eviction: str) -> None:
+        self.capacity = capacity
+        self.free: deque[int] = deque(range(capacity))
+        self.index: InactiveIndex = make_index(eviction, capacity)
+        self.owner: dict[int, BlockRef] = {}  # slot -> block id or partial (not reset/held)
+        self.held: dict[int, str] = {}  # slot -> "quarantined" | "reserved"
+
+    @property
+    def available(self) -> int:
+        return len(self.free) + len(self.index)
+
+    def allocate(self, n: int) -> tuple[list[int], list[int]] | None:
+        """Take `n` slots, reset ones first, then victims in backend order (all or nothing).
+
+        Returns (slots, evicted block ids); evicted slots come last, in eviction order.
+        """
+        if self.available < n:
+            return None
+        take = min(n, len(self.free))
+        slots = [self.free.popleft() for _ in range(take)]
+        evicted = []
+        for _ in range(n - take):
+            block, slot = self.index.pop_victim()
+            del self.owner[slot]
+            evicted.append(block)
+            slots.append(slot)
+        return slots, evicted
+
+    def release(self, slot: int) -> None:
+        """Return a slot to the back of the free list."""
+        self.owner.pop(slot, None)
+        self.held.pop(slot, None)
+        self.free.append(slot)
+
+    def clone(self) -> BlockPool:
+        twin = BlockPool.__new__(BlockPool)
+        twin.capacity = self.capacity
+        twin.free = self.free.copy()
+        twin.index = self.index.clone()
+        twin.owner = self.owner.copy()
+        twin.held = self.held.copy()
+        return twin
