@@ -1,18 +1,112 @@
-"""Command-line entry point (Typer). Textual is imported only on the TUI path."""
+"""Command-line entry point (Typer).
+
+Headless commands import only the engine and Rich; Textual is imported on the TUI path alone
+so `kvtui run` stays fast.
+"""
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
+
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
+from kvtui.engine.config import MAX_CAPACITY
+from kvtui.engine.errors import KvError
+from kvtui.engine.script import Script, load_script
+
+app = typer.Typer(add_completion=False, help="kvtui: see how an LLM serving engine manages its KV cache.")
+
+
+class Eviction(StrEnum):
+    lineage = "lineage"
+    lru = "lru"
+    multi_lru = "multi_lru"
+
+
+EVICTION_OPT = typer.Option(None, "--eviction", "-e", help="Eviction backend (overrides the script).")
+CAPACITY_OPT = typer.Option(
+    None, "--capacity", "-c", min=1, max=MAX_CAPACITY, help="G1 slots (overrides the script)."
+)
 
 
 @app.callback(invoke_without_command=True)
 def main_callback(ctx: typer.Context) -> None:
-    """kvtui: see how an LLM serving engine manages its KV cache."""
+    """Without a command, open the live TUI on the guided tour."""
     if ctx.invoked_subcommand is None:
-        typer.echo("kvtui: the live TUI is not built yet; try `kvtui --help`.")
+        typer.echo("kvtui: the live TUI is not built yet; try `kvtui run tour` or `kvtui --help`.")
+
+
+def _load(target: str) -> Script:
+    from kvtui.presets import resolve
+
+    path = resolve(target)
+    if path is None:
+        typer.echo(f"kvtui: no script file or preset named {target!r} (see `kvtui presets`)", err=True)
+        raise typer.Exit(2)
+    try:
+        return load_script(path)
+    except KvError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def run(
+    script: str = typer.Argument(..., help="A script file or a preset name."),
+    json_out: bool = typer.Option(False, "--json", help="Print the SPEC §10 JSON report."),
+    eviction: Eviction | None = EVICTION_OPT,
+    capacity: int | None = CAPACITY_OPT,
+) -> None:
+    """Apply every step of a script headless and report what happened."""
+    from kvtui.engine.report import build_report, dumps
+    from kvtui.engine.session import Session, StepError
+
+    session = Session.from_script(_load(script), eviction.value if eviction else None, capacity)
+    error: StepError | None = None
+    try:
+        session.run_to_end()
+    except StepError as exc:
+        error = exc
+    if json_out:
+        sys.stdout.write(dumps(build_report(session, error)) + "\n")
+    else:
+        from kvtui.text_report import print_run
+
+        print_run(session)
+    if error is not None:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(script: str = typer.Argument(..., help="A script file or a preset name.")) -> None:
+    """Check a script: YAML, config, every command and every expect (it runs headless)."""
+    from kvtui.engine.session import Session, StepError
+
+    session = Session(_load(script))
+    try:
+        session.run_to_end()
+    except StepError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{session.label}: ok ({session.total} steps)")
+
+
+@app.command()
+def presets() -> None:
+    """List the bundled presets with their one-line descriptions."""
+    from kvtui.presets import describe, preset_names
+
+    names = preset_names()
+    width = max(map(len, names), default=0)
+    for name in names:
+        typer.echo(f"{name:<{width}}  {describe(name)}")
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -10,12 +10,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from kvtui.engine.config import Config, OffloadConfig
 from kvtui.engine.errors import (
     CommandError,
     DuplicateBlockError,
     EmptyCommandError,
     LineageError,
     NotHeldError,
+    OffloadError,
     UnknownPartialError,
 )
 from kvtui.engine.events import DEVICE, RouterEvent
@@ -63,7 +65,12 @@ class KvManager:
     """G1 device tier: pool, registered blocks, recorded lineage and router events."""
 
     def __init__(
-        self, capacity: int, block_size: int = 16, eviction: str = "lineage", dp_rank: int = 0
+        self,
+        capacity: int,
+        block_size: int = 16,
+        eviction: str = "lineage",
+        dp_rank: int = 0,
+        offload: OffloadConfig | None = None,
     ) -> None:
         if capacity < 1:
             raise CommandError("capacity must be at least 1")
@@ -79,6 +86,12 @@ class KvManager:
         self.lineage: dict[int, tuple[int | None, int]] = {}  # id -> (parent, position)
         self.events: list[RouterEvent] = []
         self.next_event_id = 0
+        self.clock_ms = 0.0
+        self.offload = offload
+
+    @classmethod
+    def from_config(cls, config: Config) -> KvManager:
+        return cls(config.capacity, config.block_size, config.eviction, config.dp_rank, config.offload)
 
     # -- queries --------------------------------------------------------------------------
 
@@ -192,6 +205,15 @@ class KvManager:
         self._register(block, slot, move.token_hash)
         self._publish_store(result, [block], parent, [move.token_hash])
         return result
+
+    def tick(self, ms: float | None) -> MoveResult:
+        """Advance the virtual clock by `ms` (> 0), or to the next transfer completion (None)."""
+        if ms is None:
+            raise OffloadError("tick next: no transfer is in flight")
+        if not ms > 0 or ms == float("inf"):
+            raise OffloadError(f"tick needs a finite duration > 0 ms, got {ms}")
+        self.clock_ms += ms
+        return MoveResult(1)
 
     # -- validation (no mutation) ---------------------------------------------------------
 
@@ -354,6 +376,7 @@ class KvManager:
         twin.lineage = self.lineage.copy()
         twin.events = list(self.events)
         twin.next_event_id = self.next_event_id
+        twin.clock_ms, twin.offload = self.clock_ms, self.offload
         return twin
 
     def dump(self) -> dict[str, Any]:
@@ -371,6 +394,7 @@ class KvManager:
             "eviction_order": self.eviction_order(),
             "events": list(self.events),
             "next_event_id": self.next_event_id,
+            "clock_ms": self.clock_ms,
         }
 
 

@@ -1,0 +1,107 @@
+"""The journal: every typed command that applies, appended as it is applied.
+
+A journal is JSON lines. The first line holds the session's script as it was before anything
+was typed (YAML text, overrides included); each following line is one typed command with the
+cursor it was typed at. Replaying the lines on the script rebuilds the session exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kvtui.engine.errors import KvError
+from kvtui.engine.script import Script, dump_script, load_script_text
+
+if TYPE_CHECKING:
+    from kvtui.engine.session import Session
+
+FORMAT = 1
+
+
+def state_dir() -> Path:
+    """Where journals live: $KVTUI_STATE_DIR, else the user's state directory."""
+    override = os.environ.get("KVTUI_STATE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("kvtui"))
+
+
+def new_journal_path(name: str, directory: Path | None = None) -> Path:
+    folder = (directory or state_dir()) / "journals"
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "session"
+    stem = f"{datetime.now():%Y%m%d-%H%M%S}-{slug}"
+    path = folder / f"{stem}.jsonl"
+    n = 1
+    while path.exists():
+        path = folder / f"{stem}-{n}.jsonl"
+        n += 1
+    return path
+
+
+def latest_journal(directory: Path | None = None) -> Path | None:
+    folder = (directory or state_dir()) / "journals"
+    found = sorted(folder.glob("*.jsonl"), key=lambda p: (p.stat().st_mtime, p.name))
+    return found[-1] if found else None
+
+
+class Journal:
+    """Appends typed commands to `path`; the header is written on the first command."""
+
+    def __init__(self, path: Path, started: bool = False) -> None:
+        self.path = path
+        self.started = started
+        self.muted = False
+
+    def append(self, session: Session, at: int, command: str) -> None:
+        if self.muted:
+            return
+        lines: list[dict[str, Any]] = []
+        if not self.started:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lines.append({"kvtui_journal": FORMAT, "label": session.label, "script": _script_of(session)})
+        lines.append({"at": at, "command": command})
+        with self.path.open("a", encoding="utf-8") as out:
+            for line in lines:
+                out.write(json.dumps(line) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        self.started = True
+
+
+def _script_of(session: Session) -> str:
+    script = Script(session.label, session.name, session.description, session.config,
+                    session.steps, session.intro)
+    return dump_script(script)
+
+
+def resume(path: Path) -> Session:
+    """Rebuild a session from its journal and keep appending to the same file."""
+    from kvtui.engine.session import Session
+
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    except (OSError, ValueError) as exc:
+        raise KvError(f"{path}: cannot read journal: {exc}") from None
+    if not rows or rows[0].get("kvtui_journal") != FORMAT:
+        raise KvError(f"{path}:1: not a kvtui journal")
+    script = load_script_text(rows[0]["script"], rows[0].get("label", str(path)))
+    journal = Journal(path, started=True)
+    session = Session(script, journal)
+    journal.muted = True
+    try:
+        for number, row in enumerate(rows[1:], start=2):
+            try:
+                session.jump(int(row["at"]))
+                session.insert(str(row["command"]))
+            except (KvError, KeyError, ValueError) as exc:
+                raise KvError(f"{path}:{number}: cannot replay journal entry: {exc}") from None
+    finally:
+        journal.muted = False
+    return session

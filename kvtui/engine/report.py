@@ -1,0 +1,53 @@
+"""The headless JSON report (SPEC §10) and the error object (SPEC §11)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kvtui.engine.session import Session, StepError
+
+
+def g1_summary(session: Session) -> dict[str, Any]:
+    mgr = session.manager
+    return {
+        "capacity": mgr.capacity,
+        "reset": mgr.num_reset,
+        "num_active_blocks": mgr.num_active_blocks,
+        "num_active_block_refs": mgr.num_active_block_refs,
+        "num_inactive_blocks": mgr.num_inactive_blocks,
+        "active": {str(b): refs for b, refs in sorted(mgr.active().items())},
+        "partials": sorted(mgr.partials),
+        "quarantined": sum(1 for kind in mgr.pool.held.values() if kind == "quarantined"),
+        "inactive": mgr.eviction_order(),
+    }
+
+
+def build_report(session: Session, error: StepError | None = None) -> dict[str, Any]:
+    results = []
+    events = []
+    for number, (step, result) in enumerate(zip(session.steps, session.records, strict=False), 1):
+        entry: dict[str, Any] = {"step": number, "command": step.text, "returned": result.returned}
+        if result.warnings:
+            entry["warnings"] = list(result.warnings)
+        results.append(entry)
+        events += [{"step": number, **event.to_json()} for event in result.events]
+    mgr = session.manager
+    report: dict[str, Any] = {
+        "name": session.name,
+        "steps": len(session.records),
+        "clock_ms": mgr.clock_ms,
+        "config": session.config.to_json(),
+        "results": results,
+        "events": events,
+        "g1": g1_summary(session),
+        "g2": mgr.g2_json() if hasattr(mgr, "g2_json") and session.config.offload else None,
+    }
+    if error is not None:
+        report["error"] = {"step": error.step, "line": error.line, "message": error.message}
+    return report
+
+
+def dumps(report: dict[str, Any]) -> str:
+    """Deterministic JSON text (ids stay integers, no timestamps)."""
+    return json.dumps(report, indent=2, ensure_ascii=False)

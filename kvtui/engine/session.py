@@ -1,0 +1,216 @@
+"""The step engine shared by the headless CLI and the TUI.
+
+A session is a config, a list of steps and a cursor (the number of steps applied). It steps
+forwards, backwards and jumps; going back restores a checkpoint (a clone of the manager) and
+replays the few steps after it, so the state — events included — is exactly what stepping
+forward produced. Checkpoints are thinned as a session grows so at most `MAX_CHECKPOINTS`
+clones are kept while the replay distance stays a small fraction of the session.
+
+Typed commands are inserted at the cursor and appended to a journal as they apply, so nothing a
+user typed is lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from kvtui.engine.commands import (
+    Command,
+    ExpectCommand,
+    MoveCommand,
+    SwapinCommand,
+    TickCommand,
+)
+from kvtui.engine.config import Config
+from kvtui.engine.errors import CommandError, KvError
+from kvtui.engine.expect import ExpectFailure, check
+from kvtui.engine.journal import Journal
+from kvtui.engine.manager import KvManager, MoveResult
+from kvtui.engine.script import Check, Script, Step, make_step
+
+FIRST_INTERVAL = 32
+MAX_CHECKPOINTS = 64
+
+
+class StepError(KvError):
+    """A step that failed: a bad command or a failed expect, located by step and line."""
+
+    def __init__(self, label: str, step: int, line: int | None, message: str) -> None:
+        super().__init__(f"{label}:{line}: {message}" if line is not None else message)
+        self.step = step
+        self.line = line
+        self.message = message
+
+
+def execute(mgr: KvManager, command: Command) -> MoveResult:
+    """Apply one state-changing command; raises CommandError with the state untouched."""
+    if isinstance(command, MoveCommand):
+        return mgr.apply(command.move)
+    if isinstance(command, TickCommand):
+        return mgr.tick(command.ms)
+    if isinstance(command, SwapinCommand):
+        return mgr.swapin(command.blocks)
+    raise CommandError(f"'{command}' is not a state-changing command")
+
+
+class Session:
+    def __init__(self, script: Script, journal: Journal | None = None) -> None:
+        self.label = script.path
+        self.name = script.name
+        self.description = script.description
+        self.config = script.config
+        self.intro = script.intro
+        self.steps = script.steps
+        self.journal = journal
+        self.cursor = 0
+        self.manager = KvManager.from_config(self.config)
+        self.records: list[MoveResult] = []
+        self.interval = FIRST_INTERVAL
+        self.checkpoints: dict[int, KvManager] = {0: self.manager.clone()}
+        self.listeners: list[Callable[[], None]] = []
+
+    @classmethod
+    def from_script(
+        cls, script: Script, eviction: str | None = None, capacity: int | None = None
+    ) -> Session:
+        """A session on `script`, with command-line overrides beating the file."""
+        changes: dict[str, object] = {}
+        if eviction is not None:
+            changes["eviction"] = eviction
+        if capacity is not None:
+            changes["capacity"] = capacity
+        if changes:
+            config = dataclasses.replace(script.config, **changes)  # type: ignore[arg-type]
+            script = dataclasses.replace(script, config=config)
+        return cls(script)
+
+    # -- where we are ---------------------------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        return len(self.steps)
+
+    @property
+    def last_result(self) -> MoveResult | None:
+        return self.records[-1] if self.records else None
+
+    @property
+    def current_step(self) -> Step:
+        """The step whose notes and checks describe the current state."""
+        return self.steps[self.cursor - 1] if self.cursor else self.intro
+
+    # -- moving ---------------------------------------------------------------------------
+
+    def check_intro(self) -> None:
+        self._run_checks(self.intro, 0)
+
+    def forward(self, check_expects: bool = True) -> MoveResult:
+        """Apply the step at the cursor; a failed expect still leaves the step applied."""
+        if self.cursor >= len(self.steps):
+            raise StepError(self.label, self.cursor, None, "already at the last step")
+        step = self.steps[self.cursor]
+        if step.error is not None or step.command is None:
+            raise self._error(step, self.cursor + 1, step.error or "not a command")
+        try:
+            result = execute(self.manager, step.command)
+        except KvError as exc:
+            raise self._error(step, self.cursor + 1, str(exc)) from None
+        self.records.append(result)
+        self.cursor += 1
+        self._maybe_checkpoint()
+        if check_expects:
+            self._run_checks(step, self.cursor)
+        return result
+
+    def back(self) -> None:
+        if self.cursor:
+            self.jump(self.cursor - 1)
+
+    def reset(self) -> None:
+        self.jump(0)
+
+    def jump(self, target: int) -> None:
+        """Move the cursor to `target` (clamped); stops early at a step that fails."""
+        target = max(0, min(target, len(self.steps)))
+        if target < self.cursor:
+            base = max(c for c in self.checkpoints if c <= target)
+            self.manager = self.checkpoints[base].clone()
+            self.cursor = base
+            del self.records[base:]
+        while self.cursor < target:
+            self.forward(check_expects=False)
+
+    def run_to_end(self) -> None:
+        """Apply every remaining step with its checks (the headless run)."""
+        if self.cursor == 0:
+            self.check_intro()
+        while self.cursor < len(self.steps):
+            self.forward()
+
+    # -- typing ---------------------------------------------------------------------------
+
+    def insert(self, text: str) -> MoveResult | None:
+        """Apply a typed command at the cursor and keep it as a step (journaled).
+
+        A typed `expect` is checked now and attached to the current step; it returns None.
+        """
+        step = make_step(text.strip(), None, typed=True)
+        if step.error is not None or step.command is None:
+            raise StepError(self.label, self.cursor + 1, None, step.error or "empty command")
+        if isinstance(step.command, ExpectCommand):
+            item = Check(None, step.text, step.command)
+            self._check_now(item)
+            self._journal(step.text)
+            self.current_step.checks.append(item)
+            return None
+        try:
+            result = execute(self.manager, step.command)
+        except KvError as exc:
+            raise StepError(self.label, self.cursor + 1, None, str(exc)) from None
+        self._journal(step.text)
+        self.steps.insert(self.cursor, step)
+        self.records.append(result)
+        self.cursor += 1
+        for stale in [c for c in self.checkpoints if c >= self.cursor]:
+            del self.checkpoints[stale]
+        self._maybe_checkpoint()
+        return result
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _journal(self, text: str) -> None:
+        if self.journal is not None:
+            self.journal.append(self, self.cursor, text)
+
+    def _run_checks(self, step: Step, number: int) -> None:
+        for item in step.checks:
+            try:
+                self._check_now(item)
+            except StepError as exc:
+                raise StepError(self.label, number, item.line, exc.message) from None
+
+    def _check_now(self, item: Check) -> None:
+        if item.error is not None or item.expect is None:
+            raise StepError(self.label, self.cursor, item.line, item.error or "bad expect")
+        try:
+            check(item.expect, self.manager, self.last_result)
+        except ExpectFailure as exc:
+            raise StepError(self.label, self.cursor, item.line, f"{item.text}: {exc}") from None
+
+    def _error(self, step: Step, number: int, message: str) -> StepError:
+        return StepError(self.label, number, step.line, message)
+
+    def _maybe_checkpoint(self) -> None:
+        if self.cursor % self.interval or self.cursor in self.checkpoints:
+            return
+        self.checkpoints[self.cursor] = self.manager.clone()
+        if len(self.checkpoints) > MAX_CHECKPOINTS:
+            self.interval *= 2
+            for stale in [c for c in self.checkpoints if c % self.interval]:
+                del self.checkpoints[stale]
+
+
+def sandbox(config: Config, name: str = "sandbox") -> Session:
+    """An empty session to type into."""
+    return Session(Script(name, name, "", config, [], Step("")))

@@ -1,0 +1,37 @@
+"""Bundled preset scripts, installed with the package so `kvtui run NAME` always works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+FOLDER = Path(__file__).resolve().parent
+DEFAULT = "tour"
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in FOLDER.glob("*.yaml"))
+
+
+def preset_path(name: str) -> Path | None:
+    path = FOLDER / f"{name.removesuffix('.yaml')}.yaml"
+    return path if path.is_file() else None
+
+
+def describe(name: str) -> str:
+    """The preset's one-line description (first line of `description`)."""
+    path = preset_path(name)
+    if path is None:
+        return ""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    text = str(data.get("description", "")).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def resolve(target: str) -> Path | None:
+    """A script path if `target` is a file, else the preset of that name, else None."""
+    path = Path(target)
+    if path.is_file():
+        return path
+    return preset_path(target)
