@@ -88,7 +88,7 @@ def test_lineage_deep_chain_cleanup() -> None:
     lone = LineageIndex()
     lone.insert(5000, 0, 4999)  # ghost parent made for it
     lone.remove(5000)
-    assert lone._nodes == {}  # the ghost chain is pruned
+    assert lone.node_count == 0  # the ghost chain is pruned
 
 
 def test_lineage_worked_example_two_requests() -> None:

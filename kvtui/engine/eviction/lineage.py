@@ -23,69 +23,62 @@ O(log n) amortised; stale entries are compacted when they outnumber the nodes.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
-
-
-@dataclass(slots=True)
-class _Node:
-    real: bool
-    slot: int
-    tick: int  # meaningful only while real
-    parent: int | None  # the node this one is linked to (None = root or unlinked ghost)
-    children: int  # number of linked child nodes
 
 
 class LineageIndex:
+    """Nodes are kept in parallel dicts (not objects) so that `clone` is a few C-level copies.
+
+    * ``_tick``: real nodes only (block -> tick); membership means "real";
+    * ``_slot``: real nodes only (block -> G1 slot);
+    * ``_parent``: every node that is linked to a parent (block -> parent block);
+    * ``_children``: every node (real or ghost) -> number of linked child nodes.
+    """
+
     name = "lineage"
 
     def __init__(self) -> None:
-        self._nodes: dict[int, _Node] = {}
+        self._tick: dict[int, int] = {}
+        self._slot: dict[int, int] = {}
+        self._parent: dict[int, int] = {}
+        self._children: dict[int, int] = {}
         self._heap: list[tuple[int, int]] = []
         self._queued: set[int] = set()
-        self._real = 0
         self._next_tick = 0
 
     def __len__(self) -> int:
-        return self._real
+        return len(self._tick)
 
     def __contains__(self, block: int) -> bool:
-        node = self._nodes.get(block)
-        return node is not None and node.real
+        return block in self._tick
 
     # -- mutation -------------------------------------------------------------------------
 
     def insert(self, block: int, slot: int, parent: int | None) -> None:
-        node = self._nodes.get(block)
-        if node is None:
-            node = self._nodes[block] = _Node(True, slot, 0, None, 0)
-            self._link(node, parent)
-        else:  # a ghost becomes real; a ghost made for a missing parent links only now
-            if node.real:
-                raise ValueError(f"block {block} is already inactive")
-            node.real, node.slot = True, slot
-            if node.parent is None:
-                self._link(node, parent)
-        node.tick = self._next_tick
+        if block in self._tick:
+            raise ValueError(f"block {block} is already inactive")
+        if block not in self._children:  # a new node
+            self._children[block] = 0
+            self._link(block, parent)
+        elif block not in self._parent:  # a ghost made for a missing parent links only now
+            self._link(block, parent)
+        tick = self._tick[block] = self._next_tick
+        self._slot[block] = slot
         self._next_tick += 1
-        self._real += 1
-        if node.children == 0:
-            self._queue(node.tick, block)
+        if self._children[block] == 0:
+            self._queue(tick, block)
 
     def remove(self, block: int) -> int:
-        node = self._nodes[block]
-        if not node.real:
-            raise KeyError(block)
-        node.real = False
-        self._real -= 1
-        if node.children == 0:
-            self._drop(block, node)
-        return node.slot
+        del self._tick[block]
+        slot = self._slot.pop(block)
+        if self._children[block] == 0:
+            self._drop(block)
+        return slot
 
     def pop_victim(self) -> tuple[int, int]:
         while self._heap:
             tick, block = heapq.heappop(self._heap)
             self._queued.discard(tick)
-            if self._is_leaf_with_tick(block, tick):
+            if self._tick.get(block) == tick and self._children[block] == 0:
                 return block, self.remove(block)
         raise IndexError("pop_victim on an empty index")
 
@@ -95,7 +88,7 @@ class LineageIndex:
     # -- queries --------------------------------------------------------------------------
 
     def order(self, limit: int | None = None) -> list[int]:
-        """Simulate repeated evictions on an overlay (nodes untouched), O(k log n)."""
+        """Simulate repeated evictions on an overlay (the index is untouched), O(k log n)."""
         heap = list(self._heap)
         queued = set(self._queued)
         children: dict[int, int] = {}  # overridden child counts
@@ -105,96 +98,88 @@ class LineageIndex:
         while len(out) < want and heap:
             tick, block = heapq.heappop(heap)
             queued.discard(tick)
-            node = self._nodes.get(block)
-            if (
-                node is None
-                or block in gone
-                or not node.real
-                or node.tick != tick
-                or children.get(block, node.children) != 0
-            ):
+            if block in gone or self._tick.get(block) != tick:
+                continue
+            if children.get(block, self._children[block]) != 0:
                 continue
             out.append(block)
             gone.add(block)
-            parent = node.parent
+            parent = self._parent.get(block)
             while parent is not None:  # cascade exactly as _drop does
-                pnode = self._nodes[parent]
-                left = children.get(parent, pnode.children) - 1
+                left = children.get(parent, self._children[parent]) - 1
                 children[parent] = left
                 if left:
                     break
-                if pnode.real and parent not in gone:
-                    if pnode.tick not in queued:
-                        queued.add(pnode.tick)
-                        heapq.heappush(heap, (pnode.tick, parent))
+                if parent in self._tick and parent not in gone:
+                    ptick = self._tick[parent]
+                    if ptick not in queued:
+                        queued.add(ptick)
+                        heapq.heappush(heap, (ptick, parent))
                     break
-                parent = pnode.parent
+                parent = self._parent.get(parent)
         return out
 
     def tick(self, block: int) -> int:
-        return self._nodes[block].tick
+        return self._tick[block]
 
     def is_leaf(self, block: int) -> bool:
-        node = self._nodes.get(block)
-        return node is not None and node.real and node.children == 0
+        return block in self._tick and self._children[block] == 0
 
     def describe(self, block: int) -> str:
-        node = self._nodes[block]
-        if node.children:
-            return f"interior (protected by {node.children} child), released at tick {node.tick}"
-        return f"leaf, released at tick {node.tick}"
+        children = self._children[block]
+        if children:
+            return f"interior (protected by {children} child), released at tick {self._tick[block]}"
+        return f"leaf, released at tick {self._tick[block]}"
 
     def clone(self) -> LineageIndex:
-        twin = LineageIndex()
-        twin._nodes = {
-            k: _Node(n.real, n.slot, n.tick, n.parent, n.children) for k, n in self._nodes.items()
-        }
-        twin._heap = list(self._heap)
-        twin._queued = set(self._queued)
-        twin._real, twin._next_tick = self._real, self._next_tick
+        twin = LineageIndex.__new__(LineageIndex)
+        twin._tick = self._tick.copy()
+        twin._slot = self._slot.copy()
+        twin._parent = self._parent.copy()
+        twin._children = self._children.copy()
+        twin._heap = self._heap.copy()
+        twin._queued = self._queued.copy()
+        twin._next_tick = self._next_tick
         return twin
+
+    @property
+    def node_count(self) -> int:
+        """Real and ghost nodes (for tests of ghost pruning)."""
+        return len(self._children)
 
     # -- internals ------------------------------------------------------------------------
 
-    def _link(self, node: _Node, parent: int | None) -> None:
+    def _link(self, block: int, parent: int | None) -> None:
         if parent is None:
             return
-        pnode = self._nodes.get(parent)
-        if pnode is None:  # ghost for a missing parent, itself unlinked
-            pnode = self._nodes[parent] = _Node(False, -1, 0, None, 0)
-        pnode.children += 1
-        node.parent = parent
+        if parent not in self._children:  # ghost for a missing parent, itself unlinked
+            self._children[parent] = 0
+        self._children[parent] += 1
+        self._parent[block] = parent
 
-    def _drop(self, block: int, node: _Node) -> None:
+    def _drop(self, block: int) -> None:
         """Remove a childless non-real node and prune ghosts that lose their last child."""
-        del self._nodes[block]
-        parent = node.parent
+        del self._children[block]
+        parent = self._parent.pop(block, None)
         while parent is not None:
-            pnode = self._nodes[parent]
-            pnode.children -= 1
-            if pnode.children:
+            left = self._children[parent] = self._children[parent] - 1
+            if left:
                 return
-            if pnode.real:  # re-leafed: competes again with its original tick
-                self._queue(pnode.tick, parent)
+            if parent in self._tick:  # re-leafed: competes again with its original tick
+                self._queue(self._tick[parent], parent)
                 return
-            del self._nodes[parent]
-            parent = pnode.parent
+            del self._children[parent]
+            parent = self._parent.pop(parent, None)
 
     def _queue(self, tick: int, block: int) -> None:
         if tick in self._queued:
             return
         self._queued.add(tick)
         heapq.heappush(self._heap, (tick, block))
-        if len(self._heap) > 2 * len(self._nodes) + 64:
+        if len(self._heap) > 2 * len(self._children) + 64:
             self._compact()
 
     def _compact(self) -> None:
-        self._heap = [
-            (n.tick, b) for b, n in self._nodes.items() if n.real and n.children == 0
-        ]
+        self._heap = [(t, b) for b, t in self._tick.items() if self._children[b] == 0]
         heapq.heapify(self._heap)
         self._queued = {tick for tick, _ in self._heap}
-
-    def _is_leaf_with_tick(self, block: int, tick: int) -> bool:
-        node = self._nodes.get(block)
-        return node is not None and node.real and node.children == 0 and node.tick == tick
