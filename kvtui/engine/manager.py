@@ -1,12 +1,16 @@
-"""The G1 KV manager: the MoveBlock protocol with the seed's semantics (SPEC §4–§5).
+"""The G1 KV manager: the MoveBlock protocol with the seed's semantics (SPEC §4–§5), plus the
+G1 side of the optional G2 tier (SPEC §6): quarantined evictions, swap-in, tick.
 
 Every public command validates completely before it touches state, so a rejected command
 leaves the manager exactly as it was: no slot moved, no event, no event id consumed (SPEC §11).
+Without an `offload` config every code path is the plain G1 one.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +24,11 @@ from kvtui.engine.errors import (
     OffloadError,
     UnknownPartialError,
 )
-from kvtui.engine.events import DEVICE, RouterEvent
+from kvtui.engine.events import DEVICE, HOST_PINNED, RouterEvent
 from kvtui.engine.eviction import BACKENDS
-from kvtui.engine.moves import Deref, Move, Partial, Promote, Use
-from kvtui.engine.pool import BlockPool
+from kvtui.engine.moves import BlockRef, Deref, Move, Partial, Promote, Use
+from kvtui.engine.offload import Completed, Evicted, G2Event, G2View, OffloadEngine, SwapIn
+from kvtui.engine.pool import QUARANTINED, RESERVED, BlockPool
 
 MAX_ID = 2**64 - 1
 
@@ -48,6 +53,9 @@ class MoveResult:
     stored: list[int] = field(default_factory=list)
     evicted: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # G2 only: the Use stopped / the swap-in was refused because G1 had to evict to G2 first.
+    blocked: bool = False
+    onboarding: list[int] = field(default_factory=list)  # swap-in: ids whose transfer started
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +96,7 @@ class KvManager:
         self.next_event_id = 0
         self.clock_ms = 0.0
         self.offload = offload
+        self.offload_engine = OffloadEngine(offload) if offload is not None else None
 
     @classmethod
     def from_config(cls, config: Config) -> KvManager:
@@ -129,6 +138,43 @@ class KvManager:
         """Inactive blocks in the exact order the backend would evict them (no mutation)."""
         return self.pool.index.order(limit)
 
+    @property
+    def offload_enabled(self) -> bool:
+        """True when the G2 tier is configured (seed: `has_offload_engine`)."""
+        return self.offload_engine is not None
+
+    @property
+    def num_quarantined(self) -> int:
+        """G1 slots held behind an in-flight G1→G2 copy (counted as active)."""
+        return sum(1 for why in self.pool.held.values() if why == QUARANTINED)
+
+    @property
+    def num_reserved(self) -> int:
+        """G1 slots reserved as swap-in destinations (counted as active)."""
+        return sum(1 for why in self.pool.held.values() if why == RESERVED)
+
+    def earliest_deadline(self) -> float | None:
+        """When `tick next` would land: the earliest pending transfer completion, or None."""
+        return self.offload_engine.next_deadline() if self.offload_engine else None
+
+    def pending_deadlines(self) -> list[float]:
+        """Projected completion time of every pending transfer (no new arrivals), ascending."""
+        if self.offload_engine is None:
+            return []
+        return sorted(t.eta_ms for t in self.offload_engine.transfers())
+
+    def g2(self) -> dict[str, Any] | None:
+        """SPEC §10's `g2` object, or None when G2 is disabled."""
+        return self.offload_engine.to_json() if self.offload_engine else None
+
+    def g2_json(self) -> dict[str, Any] | None:
+        """Alias of :meth:`g2` (the name kvtui.engine.report looks for)."""
+        return self.g2()
+
+    def g2_view(self) -> G2View | None:
+        """Richer G2 snapshot for the UI (bytes done, slots, in-flight blocks)."""
+        return self.offload_engine.view() if self.offload_engine else None
+
     def prefill_cost(self, ids: list[int]) -> PrefillCost:
         """SPEC §4.4: leading run of ids that are active or registered."""
         cached = 0
@@ -156,10 +202,11 @@ class KvManager:
         # Anchor of the stored event: the block before the slice, moved by every hit.
         anchor = chain[0][1] if chain else None
         result = MoveResult(0)
+        victims: list[Evicted] = []  # G2 only: evictions that stop the Use (SPEC §6.2)
         for entry in move.blocks:
             if isinstance(entry, Partial):
                 if entry.name not in self.partials:
-                    got = self._allocate_one(result)
+                    got = self._take_slot(result, victims)
                     if got is None:
                         break
                     self.partials[entry.name] = got
@@ -167,15 +214,21 @@ class KvManager:
             elif self._hit(entry):
                 anchor = entry
             else:
-                got = self._allocate_one(result)
+                got = self._take_slot(result, victims)
                 if got is None:
                     break
                 self._register(entry, got, tokens.get(entry, 0))
                 result.stored.append(entry)
             result.returned += 1
+        if victims:  # one copy covers the rest of the Use's shortfall (seed)
+            rest = move.blocks[result.returned + 1 :]
+            self._evict_more(victims, 1 + self._pending_allocations(rest))
         stored_tokens = [tokens.get(b, 0) for b in result.stored]
         self._publish_store(result, result.stored, anchor, stored_tokens)
-        self._publish_removed(result, result.evicted)
+        if victims:
+            self._offload(result, victims)
+        else:
+            self._publish_removed(result, result.evicted)
         again = [b for b in result.stored if b in set(result.evicted)]
         for block in again:
             result.warnings.append(
@@ -207,13 +260,62 @@ class KvManager:
         return result
 
     def tick(self, ms: float | None) -> MoveResult:
-        """Advance the virtual clock by `ms` (> 0), or to the next transfer completion (None)."""
+        """Advance the virtual clock by `ms` (> 0), or to the next transfer completion (None).
+
+        Transfers due by then complete in completion order, publishing their events.
+        """
+        engine = self.offload_engine
         if ms is None:
-            raise OffloadError("tick next: no transfer is in flight")
-        if not ms > 0 or ms == float("inf"):
-            raise OffloadError(f"tick needs a finite duration > 0 ms, got {ms}")
-        self.clock_ms += ms
-        return MoveResult(1)
+            deadline = engine.next_deadline() if engine else None
+            if deadline is None:
+                raise OffloadError("tick next: no transfer is in flight")
+            target = max(deadline, self.clock_ms)
+        else:
+            if not ms > 0 or ms == float("inf"):
+                raise OffloadError(f"tick needs a finite duration > 0 ms, got {ms}")
+            target = self.clock_ms + ms
+            if engine is not None and not math.isfinite(target):  # links need finite times
+                raise OffloadError(f"tick {ms}: the clock would overflow")
+        result = MoveResult(1)
+        if engine is not None:
+            for done in engine.advance(target):
+                self._complete(done, result)
+        self.clock_ms = target
+        return result
+
+    def swapin(self, blocks: tuple[int, ...]) -> MoveResult:
+        """SPEC §6.3: onboard the G2-resident run that follows the chain's G1-cached prefix.
+
+        Returns 1 like every non-Use command; `onboarding` names the blocks whose transfer
+        started and `blocked` tells a refusal (G1 had to evict to G2 first).
+        """
+        engine = self.offload_engine
+        if engine is None:
+            raise OffloadError("swapin needs the G2 tier (add an `offload` section to the config)")
+        chain = self._validate_swapin(blocks)
+        self._record(chain)
+        # The anchor starts at the block before the slice, as for a Use (SPEC §4.1): the seed's
+        # `initial_parent_hash` is the last G1-cached prefix block of the whole sequence.
+        anchor = chain[0][1]
+        skip = 0
+        while skip < len(blocks) and blocks[skip] in self.blocks:
+            anchor = blocks[skip]
+            skip += 1
+        result = MoveResult(1)
+        run = engine.resident_run(blocks[skip:])
+        if not run:
+            return result  # no G2 hit: nothing to do (seed: NoHits)
+        # Seed order: the G2 run is pinned first (prepare_onboard_prefix), then G1 slots are
+        # reserved, so copies started by the reservation cannot evict the run from G2.
+        engine.pin(run)
+        slots = self._reserve_destinations(len(run), result)
+        if slots is None:
+            # Seed: the dropped PreparedSwapIn unpins; the run re-enters G2 inactive as newest.
+            engine.unpin(run)
+            return result
+        engine.start_swapin(run, slots, anchor, self.clock_ms)
+        result.onboarding = list(run)
+        return result
 
     # -- validation (no mutation) ---------------------------------------------------------
 
@@ -256,6 +358,17 @@ class KvManager:
                 raise NotHeldError(
                     f"deref {block}: block is held {held} time(s) but listed {times} time(s)"
                 )
+
+    def _validate_swapin(self, blocks: Sequence[int]) -> list[tuple[int, int | None, int]]:
+        if not blocks:
+            raise EmptyCommandError("swapin needs at least one block")
+        seen: set[int] = set()
+        for block in blocks:
+            _check_id(block)
+            if block in seen:
+                raise DuplicateBlockError(f"block {block} appears twice in one swapin")
+            seen.add(block)
+        return self._chain(list(blocks), None)
 
     def _validate_promote(self, move: Promote) -> list[tuple[int, int | None, int]]:
         self._check_partial_name(move.partial)
@@ -341,6 +454,116 @@ class KvManager:
         result.evicted.extend(evicted)
         return slots[0]
 
+    # -- G2 helpers (SPEC §6) -------------------------------------------------------------
+
+    def _take_slot(self, result: MoveResult, victims: list[Evicted]) -> int | None:
+        """One slot for a Use entry; with G2 an eviction quarantines its victim and stops."""
+        if self.offload_engine is None or self.pool.free:
+            return self._allocate_one(result)
+        if len(self.pool.index):
+            victims.append(self._quarantine_victim())
+        return None
+
+    def _quarantine_victim(self) -> Evicted:
+        """Evict the next inactive block; its slot waits behind the G1→G2 copy."""
+        block, slot = self.pool.index.pop_victim()
+        info = self.blocks.pop(block)
+        self.pool.hold(slot, QUARANTINED)
+        return Evicted(block, slot, info.parent, info.position, info.token_hash)
+
+    def _evict_more(self, victims: list[Evicted], need: int) -> None:
+        """Seed `extend_blocked_g1_offload_batch`: grow the copy to `need` sources, stopping
+        when an allocation would no longer evict (a reset slot) or nothing is left."""
+        while len(victims) < need and not self.pool.free and len(self.pool.index):
+            victims.append(self._quarantine_victim())
+
+    def _pending_allocations(self, rest: Sequence[BlockRef]) -> int:
+        """Seed `pending_use_allocations`: entries of the rest of a Use that need a slot."""
+        return sum(
+            1 for e in rest
+            if (e.name not in self.partials if isinstance(e, Partial) else e not in self.blocks)
+        )
+
+    def _offload(self, result: MoveResult, victims: list[Evicted]) -> None:
+        """Publish the device `removed` now and hand the victims to G2 (seed order: device
+        removed, then the host_pinned removed of G2 evictions made by the batches' starts)."""
+        assert self.offload_engine is not None
+        result.blocked = True
+        evicted = [v.block for v in victims]
+        result.evicted.extend(evicted)
+        self._publish_removed(result, evicted)
+        outcome = self.offload_engine.enqueue(victims, self.clock_ms)
+        for slot in outcome.freed:
+            self.pool.release(slot)
+        for event in outcome.events:
+            self._publish_host(result, event)
+
+    def _reserve_destinations(self, count: int, result: MoveResult) -> list[int] | None:
+        """Seed `reserve_swap_in_destination_slots`: `count` reset slots, or None (refused).
+
+        Reset slots are taken first. Short of them with inactive blocks left, the seed evicts
+        (into one copy) as many as the shortfall, then drops the slots it took and refuses
+        (*blocked on G1 offload*). With no inactive block either, it refuses silently (seed
+        NoCapacity, treated as NoHits). The taken slots go back to an empty free list, so its
+        order ends up unchanged.
+        """
+        taken = [self.pool.free.popleft() for _ in range(min(count, len(self.pool.free)))]
+        if len(taken) == count:
+            for slot in taken:
+                self.pool.hold(slot, RESERVED)
+            return taken
+        victims: list[Evicted] = []
+        self._evict_more(victims, count - len(taken))
+        self.pool.free.extend(taken)
+        if victims:
+            self._offload(result, victims)
+        return None
+
+    def _complete(self, done: Completed, result: MoveResult) -> None:
+        transfer = done.transfer
+        if isinstance(transfer, SwapIn):
+            self._register_swapped_in(transfer, result)
+            return
+        for event in done.events:
+            self._publish_host(result, event)
+        for victim in transfer.blocks:
+            self.pool.release(victim.slot)
+
+    def _register_swapped_in(self, swap: SwapIn, result: MoveResult) -> None:
+        """Seed `register_swapped_in_blocks`: land the run in G1 *inactive*.
+
+        Blocks already on G1 (registered meanwhile) are skipped, their slot freed, and they move
+        the anchor; each stretch of new blocks is one device `stored` event.
+        """
+        anchor = swap.anchor
+        stretch: list[int] = []
+        tokens: list[int] = []
+        for block, slot, token in zip(swap.blocks, swap.g1_slots, swap.token_hashes, strict=True):
+            if block in self.blocks:
+                self.pool.release(slot)
+                self._publish_store(result, stretch, anchor, tokens)
+                stretch, tokens, anchor = [], [], block
+                continue
+            parent, position = self.lineage[block]
+            self.pool.held.pop(slot)
+            self.blocks[block] = Block(slot, parent, position, token, refs=0)
+            self.pool.owner[slot] = block
+            self.pool.index.touch(block)  # a registration touches the frequency sketch
+            self.pool.index.insert(block, slot, parent)
+            stretch.append(block)
+            tokens.append(token)
+        self._publish_store(result, stretch, anchor, tokens)
+
+    def _publish_host(self, result: MoveResult, g2: G2Event) -> None:
+        if g2.kind == "stored":
+            event = RouterEvent(
+                self.next_event_id, self.dp_rank, HOST_PINNED, "stored", (g2.block,),
+                g2.parent, (g2.token_hash,),
+            )
+        else:
+            event = RouterEvent(self.next_event_id, self.dp_rank, HOST_PINNED, "removed", (g2.block,))
+        self._publish(result, event)
+
     def _publish(self, result: MoveResult, event: RouterEvent) -> None:
         self.events.append(event)
         self.next_event_id += 1
@@ -377,11 +600,12 @@ class KvManager:
         twin.events = list(self.events)
         twin.next_event_id = self.next_event_id
         twin.clock_ms, twin.offload = self.clock_ms, self.offload
+        twin.offload_engine = self.offload_engine.clone() if self.offload_engine else None
         return twin
 
     def dump(self) -> dict[str, Any]:
         """Every piece of state, for exact before/after comparisons in tests."""
-        return {
+        out = {
             "free": list(self.pool.free),
             "owner": sorted((s, str(r)) for s, r in self.pool.owner.items()),
             "held": sorted(self.pool.held.items()),
@@ -396,6 +620,9 @@ class KvManager:
             "next_event_id": self.next_event_id,
             "clock_ms": self.clock_ms,
         }
+        if self.offload_engine is not None:  # absent without G2: the G1-only dump is unchanged
+            out["g2"] = self.offload_engine.dump()
+        return out
 
 
 def _name(parent: int | None) -> str:

@@ -13,6 +13,9 @@ from collections import deque
 from kvtui.engine.eviction import InactiveIndex, make_index
 from kvtui.engine.moves import BlockRef
 
+QUARANTINED = "quarantined"  # G1 source slot of an in-flight G1→G2 copy (SPEC §6.2)
+RESERVED = "reserved"  # G1 destination slot of an in-flight G2→G1 swap-in (SPEC §6.3)
+
 
 class BlockPool:
     def __init__(self, capacity: int, eviction: str) -> None:
@@ -42,6 +45,11 @@ class BlockPool:
             evicted.append(block)
             slots.append(slot)
         return slots, evicted
+
+    def hold(self, slot: int, why: str) -> None:
+        """Keep a slot out of every pool but *active*: quarantined or reserved (SPEC §6)."""
+        self.owner.pop(slot, None)
+        self.held[slot] = why
 
     def release(self, slot: int) -> None:
         """Return a slot to the back of the free list."""
