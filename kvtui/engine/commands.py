@@ -7,15 +7,17 @@ are checked by the manager when the command is applied.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from kvtui.engine.errors import ParseError
 from kvtui.engine.moves import BlockRef, Deref, Move, Partial, Promote, Use, format_move
 
 MAX_ID = 2**64 - 1
 _NAME = re.compile(r"[A-Za-z0-9_-]+\Z")
-_NUMBER = re.compile(r"(\d+(\.\d*)?|\.\d+)\Z")
+_NUMBER = re.compile(r"(\d+(\.\d*)?|\.\d+)\Z", re.ASCII)
 VERBS = ("use", "deref", "promote", "tick", "swapin", "expect")
 EXPECT_FORMS = {
     "returned": "expect returned N",
@@ -132,7 +134,7 @@ def _split_parent(args: list[_Token]) -> tuple[list[_Token], int | None]:
 
 
 def _ms(tok: _Token) -> float:
-    if not _NUMBER.match(tok.text) or float(tok.text) <= 0:
+    if not _NUMBER.match(tok.text) or not 0 < float(tok.text) < math.inf:
         raise _err(f"bad duration '{tok.text}' (a decimal number of milliseconds > 0)", tok)
     return float(tok.text)
 
@@ -146,11 +148,11 @@ def parse(text: str) -> Command:
     if verb.text == "use":
         blocks, parent = _split_parent(args)
         if not blocks:
-            raise ParseError(f"use needs at least one block at column {len(text.rstrip()) + 1}")
+            raise ParseError(f"use needs at least one block at column {_end(text)}", _end(text))
         return MoveCommand(Use(tuple(_ref(t) for t in blocks), parent))
     if verb.text == "deref":
         if not args:
-            raise ParseError(f"deref needs at least one block at column {len(text.rstrip()) + 1}")
+            raise ParseError(f"deref needs at least one block at column {_end(text)}", _end(text))
         for tok in args:
             if tok.text.startswith("parent="):
                 raise _err(f"deref takes no parent: '{tok.text}'", tok)
@@ -161,7 +163,7 @@ def parse(text: str) -> Command:
         return _tick(text, args)
     if verb.text == "swapin":
         if not args:
-            raise ParseError(f"swapin needs at least one block at column {len(text.rstrip()) + 1}")
+            raise ParseError(f"swapin needs at least one block at column {_end(text)}", _end(text))
         return SwapinCommand(tuple(_block_id(t) for t in args))
     if verb.text == "expect":
         return _expect(text, args)
@@ -194,7 +196,7 @@ def _tick(text: str, args: list[_Token]) -> TickCommand:
 def _expect(text: str, args: list[_Token]) -> ExpectCommand:
     if not args:
         forms = ", ".join(EXPECT_FORMS)
-        raise ParseError(f"expect needs one of {forms} at column {len(text.rstrip()) + 1}")
+        raise ParseError(f"expect needs one of {forms} at column {_end(text)}", _end(text))
     what, rest = args[0], args[1:]
     canonical = " ".join(t.text for t in [_Token("expect", 1), *args])
     if what.text in ("removed", "inactive"):
@@ -206,9 +208,10 @@ def _expect(text: str, args: list[_Token]) -> ExpectCommand:
     if what.text == "partials":
         names = []
         for tok in rest:
-            ref = _ref(tok)
-            if not isinstance(ref, Partial):
+            if not tok.text.startswith("~"):
                 raise _err(f"expect partials lists ~NAME entries, got '{tok.text}'", tok)
+            ref = _ref(tok)
+            assert isinstance(ref, Partial)
             names.append(ref.name)
         return ExpectCommand("partials", names=tuple(names), text=canonical)
     if what.text in ("returned", "warnings", "clock"):
@@ -256,5 +259,12 @@ def _count(tok: _Token) -> tuple[str, int]:
     return key, _block_id(_Token(value, tok.column + len(key) + 1), "count")
 
 
+def _end(text: str) -> int:
+    """The column just after the last token (where a missing argument would go)."""
+    return len(text.rstrip()) + 1
+
+
 def _fmt_ms(ms: float) -> str:
-    return f"{ms:g}" if ms == int(ms) or len(f"{ms:g}") <= 12 else repr(ms)
+    """Plain decimal (no exponent, so it re-parses) that converts back to exactly `ms`."""
+    text = format(Decimal(repr(ms)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -65,7 +65,8 @@ class Journal:
         lines: list[dict[str, Any]] = []
         if not self.started:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            lines.append({"kvtui_journal": FORMAT, "label": session.label, "script": _script_of(session)})
+            lines.append({"kvtui_journal": FORMAT, "label": session.label, "script": _script_of(session),
+                          "lines": _lines_of(session)})
         lines.append({"at": at, "command": command})
         with self.path.open("a", encoding="utf-8") as out:
             for line in lines:
@@ -81,6 +82,28 @@ def _script_of(session: Session) -> str:
     return dump_script(script)
 
 
+def _lines_of(session: Session) -> list[list[Any]]:
+    """Each step's original line, typed flag and check lines: the dumped YAML renumbers them."""
+    steps = [session.intro, *session.steps]
+    return [[step.line, step.typed, [c.line for c in step.checks]] for step in steps]
+
+
+def _restore_lines(script: Script, lines: Any) -> None:
+    """Give the reloaded steps the lines of the file the session was started on."""
+    steps = [script.intro, *script.steps]
+    if not isinstance(lines, list) or len(lines) != len(steps):
+        return
+    try:
+        for step, (line, typed, checks) in zip(steps, lines, strict=True):
+            if step is not script.intro:
+                step.line, step.typed = line, bool(typed)
+            if len(checks) == len(step.checks):
+                for check, check_line in zip(step.checks, checks, strict=True):
+                    check.line = check_line
+    except (TypeError, ValueError):
+        return
+
+
 def resume(path: Path) -> Session:
     """Rebuild a session from its journal and keep appending to the same file."""
     from kvtui.engine.session import Session
@@ -92,6 +115,7 @@ def resume(path: Path) -> Session:
     if not rows or rows[0].get("kvtui_journal") != FORMAT:
         raise KvError(f"{path}:1: not a kvtui journal")
     script = load_script_text(rows[0]["script"], rows[0].get("label", str(path)))
+    _restore_lines(script, rows[0].get("lines"))
     journal = Journal(path, started=True)
     session = Session(script, journal)
     journal.muted = True

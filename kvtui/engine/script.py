@@ -73,14 +73,23 @@ def load_script(path: str | Path) -> Script:
 
 
 def load_script_text(text: str, label: str, default_name: str = "script") -> Script:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # the reader already rejects control characters
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise ScriptError(label, line, f"YAML syntax error: {str(exc).splitlines()[0]}") from None
     try:
         root = loader.get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        if context and problem.startswith("but "):  # "expected a single document …, but found …"
+            problem = f"{context}, {problem}"
         raise ScriptError(label, line, f"YAML syntax error: {problem}") from None
+    except RecursionError:
+        raise ScriptError(label, 1, "YAML syntax error: nested too deeply") from None
     finally:
         loader.dispose()
     return _Builder(label, loader).build(root, default_name)
@@ -99,7 +108,14 @@ class _Builder:
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            raise self.fail(node, f"bad value: {exc}") from None
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise self.fail(node, f"bad value: {problem}") from None
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
+            # SafeConstructor lets these escape for explicit tags: `!!int abc`, `!!timestamp x`
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise self.fail(node, f"bad {tag} value {node.value!r}") from None
+        except RecursionError:
+            raise self.fail(node, "value nested too deeply") from None
 
     def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
@@ -115,8 +131,8 @@ class _Builder:
         return out
 
     def build(self, root: yaml.Node | None, default_name: str) -> Script:
-        if root is None:
-            raise self.fail(None, "the script is empty (it needs at least config.capacity)")
+        if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == "tag:yaml.org,2002:null"):
+            raise self.fail(root, "the script is empty (it needs at least config.capacity)")
         top = self.mapping(root, "the script")
         for key, (key_node, _) in top.items():
             if key not in TOP_KEYS:
@@ -180,7 +196,7 @@ class _Builder:
     def note(self, node: yaml.Node) -> str:
         fields = self.mapping(node, "a step")
         if list(fields) != ["note"]:
-            key_node = next(kn for key, (kn, _) in fields.items() if key != "note")
+            key_node = next((kn for key, (kn, _) in fields.items() if key != "note"), node)
             raise self.fail(key_node, "a mapping step must be exactly 'note: TEXT'")
         value = self.value(fields["note"][1])
         if not isinstance(value, str):
@@ -193,7 +209,7 @@ def dump_script(script: Script) -> str:
     config = {k: v for k, v in script.config.to_json().items() if v is not None}
     steps: list[Any] = []
     for step in [script.intro, *script.steps]:
-        if step.text:
+        if step is not script.intro:
             steps.append(step.text)
         steps += [{"note": note} for note in step.notes]
         steps += [item.text for item in step.checks]
@@ -202,4 +218,17 @@ def dump_script(script: Script) -> str:
         data["description"] = script.description
     data["config"] = config
     data["steps"] = steps
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that double-quotes text with a NEL (U+0085): PyYAML writes it raw into a
+    single-quoted scalar, which reads back as a space."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if "\x85" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)

@@ -30,7 +30,8 @@ from kvtui.engine.manager import KvManager, MoveResult
 from kvtui.engine.script import Check, Script, Step, make_step
 
 FIRST_INTERVAL = 32
-MAX_CHECKPOINTS = 64
+MAX_CHECKPOINTS = 256
+CHECKPOINT_SLOT_BUDGET = 8_000_000  # capacity summed over all kept checkpoints (memory bound)
 
 
 class StepError(KvError):
@@ -55,7 +56,7 @@ def execute(mgr: KvManager, command: Command) -> MoveResult:
 
 
 class Session:
-    def __init__(self, script: Script, journal: Journal | None = None) -> None:
+    def __init__(self, script: Script, journal: Journal | None = None, checkpoints: bool = True) -> None:
         self.label = script.path
         self.name = script.name
         self.description = script.description
@@ -65,14 +66,22 @@ class Session:
         self.journal = journal
         self.cursor = 0
         self.manager = KvManager.from_config(self.config)
-        self.records: list[MoveResult] = []
+        # results[i] is step i+1's result; entries past the cursor stay valid (the steps are
+        # deterministic) until an insert, so a jump can land on a checkpoint ahead of the cursor
+        self.results: list[MoveResult] = []
         self.interval = FIRST_INTERVAL
+        self.keep_checkpoints = checkpoints  # a one-way headless run never goes back
+        self.max_checkpoints = max(16, min(MAX_CHECKPOINTS, CHECKPOINT_SLOT_BUDGET // self.config.capacity))
         self.checkpoints: dict[int, KvManager] = {0: self.manager.clone()}
         self.listeners: list[Callable[[], None]] = []
 
     @classmethod
     def from_script(
-        cls, script: Script, eviction: str | None = None, capacity: int | None = None
+        cls,
+        script: Script,
+        eviction: str | None = None,
+        capacity: int | None = None,
+        checkpoints: bool = True,
     ) -> Session:
         """A session on `script`, with command-line overrides beating the file."""
         changes: dict[str, object] = {}
@@ -83,7 +92,7 @@ class Session:
         if changes:
             config = dataclasses.replace(script.config, **changes)  # type: ignore[arg-type]
             script = dataclasses.replace(script, config=config)
-        return cls(script)
+        return cls(script, checkpoints=checkpoints)
 
     # -- where we are ---------------------------------------------------------------------
 
@@ -92,8 +101,13 @@ class Session:
         return len(self.steps)
 
     @property
+    def records(self) -> list[MoveResult]:
+        """The results of the applied steps 1..cursor."""
+        return self.results[: self.cursor]
+
+    @property
     def last_result(self) -> MoveResult | None:
-        return self.records[-1] if self.records else None
+        return self.results[self.cursor - 1] if self.cursor else None
 
     @property
     def current_step(self) -> Step:
@@ -116,7 +130,10 @@ class Session:
             result = execute(self.manager, step.command)
         except KvError as exc:
             raise self._error(step, self.cursor + 1, str(exc)) from None
-        self.records.append(result)
+        if self.cursor < len(self.results):
+            self.results[self.cursor] = result  # the same result again (replay after a jump)
+        else:
+            self.results.append(result)
         self.cursor += 1
         self._maybe_checkpoint()
         if check_expects:
@@ -133,11 +150,10 @@ class Session:
     def jump(self, target: int) -> None:
         """Move the cursor to `target` (clamped); stops early at a step that fails."""
         target = max(0, min(target, len(self.steps)))
-        if target < self.cursor:
-            base = max(c for c in self.checkpoints if c <= target)
+        base = max(c for c in self.checkpoints if c <= min(target, len(self.results)))
+        if target < self.cursor or base > self.cursor:
             self.manager = self.checkpoints[base].clone()
             self.cursor = base
-            del self.records[base:]
         while self.cursor < target:
             self.forward(check_expects=False)
 
@@ -170,7 +186,8 @@ class Session:
             raise StepError(self.label, self.cursor + 1, None, str(exc)) from None
         self._journal(step.text)
         self.steps.insert(self.cursor, step)
-        self.records.append(result)
+        del self.results[self.cursor :]
+        self.results.append(result)
         self.cursor += 1
         for stale in [c for c in self.checkpoints if c >= self.cursor]:
             del self.checkpoints[stale]
@@ -202,10 +219,10 @@ class Session:
         return StepError(self.label, number, step.line, message)
 
     def _maybe_checkpoint(self) -> None:
-        if self.cursor % self.interval or self.cursor in self.checkpoints:
+        if not self.keep_checkpoints or self.cursor % self.interval or self.cursor in self.checkpoints:
             return
         self.checkpoints[self.cursor] = self.manager.clone()
-        if len(self.checkpoints) > MAX_CHECKPOINTS:
+        if len(self.checkpoints) > self.max_checkpoints:
             self.interval *= 2
             for stale in [c for c in self.checkpoints if c % self.interval]:
                 del self.checkpoints[stale]
