@@ -13,7 +13,6 @@ user typed is lost.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 from kvtui.engine.commands import (
     Command,
@@ -73,7 +72,6 @@ class Session:
         self.keep_checkpoints = checkpoints  # a one-way headless run never goes back
         self.max_checkpoints = max(16, min(MAX_CHECKPOINTS, CHECKPOINT_SLOT_BUDGET // self.config.capacity))
         self.checkpoints: dict[int, KvManager] = {0: self.manager.clone()}
-        self.listeners: list[Callable[[], None]] = []
 
     @classmethod
     def from_script(
