@@ -97,7 +97,7 @@ CASES: list[Case] = [
     # partials in deref
     ("deref-unknown-partial", lambda m: Deref((3, P("zz"))), UnknownPartialError),
     ("deref-partial-twice", lambda m: Deref((P("p"), 3, P("p"))), NotHeldError),
-    ("deref-bad-partial-name", lambda m: Deref((3, P("a b"))), UnknownPartialError),
+    ("deref-bad-partial-name", lambda m: Deref((3, P("a b"))), CommandError),
     ("deref-empty", lambda m: Deref(()), EmptyCommandError),
     ("deref-negative-id", lambda m: Deref((3, -1)), CommandError),
     ("deref-id-2^64", lambda m: Deref((3, MAX_ID + 1)), CommandError),

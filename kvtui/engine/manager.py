@@ -256,6 +256,7 @@ class KvManager:
             self.pool.release(slot)
             return result
         self._register(block, slot, move.token_hash)
+        result.stored.append(block)
         self._publish_store(result, [block], parent, [move.token_hash])
         return result
 
@@ -344,6 +345,7 @@ class KvManager:
         partials: set[str] = set()
         for entry in move.blocks:
             if isinstance(entry, Partial):
+                self._check_partial_name(entry.name)
                 if entry.name not in self.partials:
                     raise UnknownPartialError(f"deref {entry}: partial block is not held")
                 if entry.name in partials:
