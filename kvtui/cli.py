@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 
@@ -34,7 +35,60 @@ CAPACITY_OPT = typer.Option(
 def main_callback(ctx: typer.Context) -> None:
     """Without a command, open the live TUI on the guided tour."""
     if ctx.invoked_subcommand is None:
-        typer.echo("kvtui: the live TUI is not built yet; try `kvtui run tour` or `kvtui --help`.")
+        from kvtui.presets import DEFAULT
+
+        _open_tui(_load(DEFAULT), None, None)
+
+
+def _open_tui(script: Script, eviction: str | None, capacity: int | None) -> None:
+    from kvtui.engine.session import Session
+    from kvtui.tui.app import KvtuiApp
+
+    KvtuiApp(Session.from_script(script, eviction, capacity)).run()
+
+
+@app.command("open")
+def open_(
+    script: str = typer.Argument(None, help="A script file or preset (with --resume: a journal file)."),
+    eviction: Eviction | None = EVICTION_OPT,
+    capacity: int | None = CAPACITY_OPT,
+    resume: bool = typer.Option(False, "--resume", help="Reopen the last session (or the given journal)."),
+) -> None:
+    """Open the live TUI on a script or preset, or resume a journaled session."""
+    if resume:
+        from kvtui.engine.journal import latest_journal
+        from kvtui.engine.journal import resume as resume_journal
+        from kvtui.tui.app import KvtuiApp
+
+        path = Path(script) if script else latest_journal()
+        if path is None or not path.is_file():
+            typer.echo("kvtui: no journal to resume", err=True)
+            raise typer.Exit(2)
+        try:
+            session = resume_journal(path)
+        except KvError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from None
+        KvtuiApp(session).run()
+        return
+    from kvtui.presets import DEFAULT
+
+    _open_tui(_load(script or DEFAULT), eviction.value if eviction else None, capacity)
+
+
+@app.command()
+def serve(
+    script: str = typer.Argument(None, help="A script file or preset to open (default: the tour)."),
+    port: int = typer.Option(8000, help="Port on 127.0.0.1."),
+) -> None:
+    """Serve the same TUI in a browser (textual-serve) on 127.0.0.1."""
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        typer.echo("kvtui: `kvtui serve` needs textual-serve: pip install 'kvtui[serve]'", err=True)
+        raise typer.Exit(2) from None
+    target = f" {script}" if script else ""
+    Server(f"{sys.executable} -m kvtui.cli open{target}", host="127.0.0.1", port=port).serve()
 
 
 def _load(target: str) -> Script:
@@ -62,7 +116,8 @@ def run(
     from kvtui.engine.report import build_report, dumps
     from kvtui.engine.session import Session, StepError
 
-    session = Session.from_script(_load(script), eviction.value if eviction else None, capacity)
+    chosen = eviction.value if eviction else None
+    session = Session.from_script(_load(script), chosen, capacity, checkpoints=False)
     error: StepError | None = None
     try:
         session.run_to_end()
@@ -84,7 +139,7 @@ def validate(script: str = typer.Argument(..., help="A script file or a preset n
     """Check a script: YAML, config, every command and every expect (it runs headless)."""
     from kvtui.engine.session import Session, StepError
 
-    session = Session(_load(script))
+    session = Session(_load(script), checkpoints=False)
     try:
         session.run_to_end()
     except StepError as exc:

@@ -128,7 +128,8 @@ class LineageIndex:
     def describe(self, block: int) -> str:
         children = self._children[block]
         if children:
-            return f"interior (protected by {children} child), released at tick {self._tick[block]}"
+            kids = "child" if children == 1 else "children"
+            return f"behind {children} {kids}, released at tick {self._tick[block]}"
         return f"leaf, released at tick {self._tick[block]}"
 
     def clone(self) -> LineageIndex:

@@ -1,0 +1,1 @@
+"""The Textual front end. It renders engine snapshots and sends commands; no simulation here."""

@@ -1,0 +1,370 @@
+"""The live TUI: renders engine snapshots and sends commands to the shared step session.
+
+Every engine operation (step, jump, typed command, restart) runs on one engine thread, in the
+order it was asked for; the thread builds a :class:`Snapshot` and hands it to the UI thread,
+which renders it in one go. The UI never reads the engine directly.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from kvtui.engine.errors import KvError
+from kvtui.engine.eviction import BACKENDS
+from kvtui.engine.journal import Journal, new_journal_path
+from kvtui.engine.script import Script, dump_script, load_script
+from kvtui.engine.session import Session
+from kvtui.tui.messages import BlockSelected
+from kvtui.tui.model import Snapshot, build_snapshot
+from kvtui.tui.screens import HelpScreen, JumpScreen, PickScreen
+from kvtui.tui.widgets.command_line import CommandLine
+from kvtui.tui.widgets.event_log import EventLog
+from kvtui.tui.widgets.lineage import LineageTree
+from kvtui.tui.widgets.panels import DetailPanel, G2Panel, NoteBanner, StatusLine
+from kvtui.tui.widgets.pool_map import PoolMap, legend
+from kvtui.tui.widgets.queue import EvictionQueue
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+Op = Callable[[Session], Any]
+
+
+class EngineRunner:
+    """A single thread that applies engine operations in order and reports snapshots."""
+
+    def __init__(self, app: KvtuiApp) -> None:
+        self.app = app
+        self.jobs: queue.Queue[tuple[Op, bool] | None] = queue.Queue()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.thread = threading.Thread(target=self._loop, name="kvtui-engine", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def submit(self, op: Op, typed: bool = False) -> None:
+        self.idle.clear()
+        self.jobs.put((op, typed))
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+
+    def _loop(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            op, typed = job
+            error: str | None = None
+            try:
+                op(self.app.session)
+            except KvError as exc:
+                error = str(exc)
+            snap = build_snapshot(self.app.session, self.app.snapshot)
+            self.app.call_from_thread(self.app.apply_snapshot, snap, error, typed)
+            if self.jobs.empty():
+                self.idle.set()
+
+
+class KvtuiApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "kvtui"
+    AUTO_FOCUS = None  # arrows step the session until a view is clicked or tabbed to
+    BINDINGS = [
+        Binding("right,n", "step_forward", "Step", id="step.forward"),
+        Binding("left,p", "step_back", "Back", id="step.back"),
+        Binding("home", "first", "First", id="step.first", show=False),
+        Binding("end", "last", "Last", id="step.last", show=False),
+        Binding("space", "play_pause", "Play/Pause", id="play.toggle"),
+        Binding("plus,equals_sign", "faster", "Faster", id="play.faster", show=False),
+        Binding("minus", "slower", "Slower", id="play.slower", show=False),
+        Binding("g", "jump", "Jump", id="step.jump"),
+        Binding("colon", "focus_command", "Command", id="command.focus"),
+        Binding("f", "cycle_filter", "Filter log", id="log.filter"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("escape", "unfocus", "Unfocus", id="app.unfocus", show=False),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, session: Session, *, journal: bool = True, threaded: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        if journal and session.journal is None:
+            session.journal = Journal(new_journal_path(session.name))
+        self.snapshot: Snapshot = build_snapshot(session)
+        self.runner = EngineRunner(self)
+        self.threaded = threaded
+        self.playing = False
+        self.speed = 1.0
+        self.selected: tuple[int | None, int | None] = (None, None)
+        self._play_timer: Any = None
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        yield NoteBanner(id="note")
+        with Horizontal(id="top"):
+            with Vertical(id="pool-column", classes="panel"):
+                yield PoolMap(id="pool")
+                yield Static(id="legend")
+            yield LineageTree(id="tree")
+            with Vertical(id="right-column"):
+                yield EvictionQueue(id="queue")
+                yield DetailPanel(id="detail", classes="panel")
+        with Horizontal(id="bottom"):
+            yield EventLog(id="events")
+            yield G2Panel(id="g2", classes="panel")
+        yield CommandLine(self._known_words, id="command")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#pool").border_title = "G1 pool"
+        self.query_one("#tree").border_title = "Lineage tree"
+        self.query_one("#queue").border_title = "Eviction queue (next victim first)"
+        self.query_one("#detail").border_title = "Selection"
+        self.query_one("#events").border_title = "Router events"
+        self.query_one("#g2").border_title = "G2 host tier"
+        if self.threaded:
+            self.runner.start()
+        self.apply_snapshot(self.snapshot, None, False)
+
+    def on_unmount(self) -> None:
+        self.runner.stop()
+
+    # -- engine round trip ----------------------------------------------------------------
+
+    def submit(self, op: Op, typed: bool = False) -> None:
+        if self.threaded:
+            self.runner.submit(op, typed)
+            return
+        error = None
+        try:
+            op(self.session)
+        except KvError as exc:
+            error = str(exc)
+        self.apply_snapshot(build_snapshot(self.session, self.snapshot), error, typed)
+
+    async def settle(self) -> None:
+        """Wait until every submitted engine operation has been rendered (tests, scripts)."""
+        while not self.runner.idle.is_set():
+            await self._wait(0.005)
+        await self._wait(0)
+
+    async def _wait(self, seconds: float) -> None:
+        import asyncio
+
+        await asyncio.sleep(seconds)
+
+    def apply_snapshot(self, snap: Snapshot, error: str | None, typed: bool) -> None:
+        self.snapshot = snap
+        status = self.query_one(StatusLine)
+        status.show(snap, self.playing, self.speed)
+        self.query_one(NoteBanner).show(snap)
+        pool = self.query_one(PoolMap)
+        pool.show(snap)
+        self.query_one("#legend", Static).update(self._legend(snap))
+        self.query_one(LineageTree).show(snap)
+        self.query_one(EvictionQueue).show(snap)
+        self.query_one(EventLog).show(snap)
+        self.query_one(G2Panel).show(snap)
+        self._show_selection()
+        command = self.query_one(CommandLine)
+        if typed:
+            command.show_error(error or "")
+            if error is None:
+                command.input.value = ""
+        elif error is not None:
+            self.playing = False
+            self.notify(error, title="Step failed", severity="error", timeout=8)
+
+    def _legend(self, snap: Snapshot) -> Text:
+        text = Text()
+        for part, style in legend(snap):
+            text.append(part, style=style)
+            text.append(" ")
+        return text
+
+    def _known_words(self) -> Iterable[str]:
+        mgr = self.session.manager
+        words = [f"~{name}" for name in mgr.partials]
+        words += [str(block) for block in sorted(mgr.lineage, reverse=True)[:500]]
+        return words
+
+    # -- selection ------------------------------------------------------------------------
+
+    def on_block_selected(self, message: BlockSelected) -> None:
+        block, slot = message.block, message.slot
+        if slot is None and block is not None:
+            slot = self.snapshot.slot_of(block)
+        self.selected = (block, slot)
+        self._show_selection(follow=True)
+
+    def _show_selection(self, follow: bool = False) -> None:
+        block, slot = self.selected
+        if block is not None:
+            slot = self.snapshot.slot_of(block) if block in self.snapshot.blocks else slot
+        self.query_one(PoolMap).select_slot(slot)
+        self.query_one(DetailPanel).show(self.snapshot, block, slot)
+        if follow:
+            self.query_one(LineageTree).select_block(block)
+            self.query_one(EvictionQueue).select_block(block)
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_step_forward(self) -> None:
+        self.submit(lambda s: s.forward() if s.cursor < s.total else None)
+
+    def action_step_back(self) -> None:
+        self.submit(lambda s: s.back())
+
+    def action_first(self) -> None:
+        self.submit(lambda s: s.jump(0))
+
+    def action_last(self) -> None:
+        self.submit(lambda s: s.jump(s.total))
+
+    def action_play_pause(self) -> None:
+        self.playing = not self.playing
+        if self.playing and self.snapshot.step >= self.snapshot.total:
+            self.action_first()  # playing from the end replays from the start
+        self._restart_timer()
+        self.query_one(StatusLine).show(self.snapshot, self.playing, self.speed)
+
+    def action_faster(self) -> None:
+        self._set_speed(1)
+
+    def action_slower(self) -> None:
+        self._set_speed(-1)
+
+    def _set_speed(self, delta: int) -> None:
+        index = SPEEDS.index(self.speed) if self.speed in SPEEDS else 2
+        self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, index + delta))]
+        self._restart_timer()
+        self.query_one(StatusLine).show(self.snapshot, self.playing, self.speed)
+
+    def _restart_timer(self) -> None:
+        if self._play_timer is not None:
+            self._play_timer.stop()
+            self._play_timer = None
+        if self.playing:
+            self._play_timer = self.set_interval(1.0 / self.speed, self._tick_playback)
+
+    def _tick_playback(self) -> None:
+        if not self.runner.idle.is_set() and self.threaded:
+            return  # the engine is still busy with the previous step
+        if self.snapshot.step >= self.snapshot.total:
+            self.playing = False
+            self._restart_timer()
+            self.query_one(StatusLine).show(self.snapshot, self.playing, self.speed)
+            return
+        self.action_step_forward()
+
+    def action_jump(self) -> None:
+        def done(target: int | None) -> None:
+            if target is not None:
+                self.submit(lambda s: s.jump(target))
+
+        self.push_screen(JumpScreen(self.session.total), done)
+
+    def action_focus_command(self) -> None:
+        self.query_one(CommandLine).input.focus()
+
+    def action_unfocus(self) -> None:
+        self.set_focus(None)
+
+    def action_cycle_filter(self) -> None:
+        mode = self.query_one(EventLog).cycle_filter()
+        self.query_one(EventLog).show(self.snapshot)
+        self.query_one("#events").border_title = f"Router events ({mode})"
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def on_command_line_submitted(self, message: CommandLine.Submitted) -> None:
+        text = message.text
+        self.submit(lambda s: s.insert(text), typed=True)
+
+    def action_open_preset(self) -> None:
+        from kvtui.presets import describe, preset_names, preset_path
+
+        def done(name: str | None) -> None:
+            path = preset_path(name) if name else None
+            if path is not None:
+                self.load(Session(load_script(path), Journal(new_journal_path(name or "preset"))))
+
+        self.push_screen(PickScreen("Open preset", [(n, describe(n)) for n in preset_names()]), done)
+
+    def action_switch_backend(self) -> None:
+        def done(name: str | None) -> None:
+            if name is not None:
+                self.submit(lambda s: self._restart_with(s, name))
+
+        choices = [(b, "current" if b == self.session.config.eviction else "") for b in BACKENDS]
+        self.push_screen(PickScreen("Restart with eviction backend", choices), done)
+
+    def _restart_with(self, old: Session, eviction: str) -> None:
+        script = Script(old.label, old.name, old.description, old.config, list(old.steps), old.intro)
+        new = Session.from_script(script, eviction=eviction)
+        new.journal = old.journal
+        new.jump(old.cursor)
+        self.session = new
+
+    def load(self, session: Session) -> None:
+        """Switch to another session (open preset)."""
+        self.playing = False
+        self._restart_timer()
+        self.selected = (None, None)
+
+        def swap(_: Session) -> None:
+            self.session = session
+
+        self.submit(swap)
+
+    def action_save_script(self) -> None:
+        s = self.session
+        text = dump_script(Script(s.label, s.name, s.description, s.config, s.steps, s.intro))
+        path = Path.cwd() / f"{Path(s.label).stem or 'session'}-session.yaml"
+        path.write_text(text, encoding="utf-8")
+        self.notify(f"saved {path}", title="Session saved as script")
+
+    def action_save_svg(self) -> None:
+        path = self.save_screenshot(path=str(Path.cwd()))
+        self.notify(f"saved {path}", title="Screenshot")
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        commands = [
+            ("Step forward", "Apply the next step", self.action_step_forward),
+            ("Step back", "Undo the last step (state restored exactly)", self.action_step_back),
+            ("First step", "Jump to the start", self.action_first),
+            ("Last step", "Jump to the end", self.action_last),
+            ("Play / pause", "Play the script step by step", self.action_play_pause),
+            ("Jump to step", "Go to any step", self.action_jump),
+            ("Open preset", "Load one of the bundled scripts", self.action_open_preset),
+            (
+                "Restart with eviction backend",
+                "Replay these steps under lineage, lru or multi_lru",
+                self.action_switch_backend,
+            ),
+            (
+                "Save session as script",
+                "Write the steps (typed ones included) as YAML",
+                self.action_save_script,
+            ),
+            ("Save screenshot (SVG)", "Write an SVG of the screen", self.action_save_svg),
+            ("Help", "The command language and key bindings", self.action_help),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)

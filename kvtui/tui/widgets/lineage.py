@@ -1,0 +1,132 @@
+"""The lineage tree: registered blocks (G1, G2, in flight) by parent, updated incrementally."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from kvtui.tui.messages import BlockSelected
+from kvtui.tui.model import BlockView, Snapshot
+
+STATE_STYLE = {
+    "active": "green3",
+    "inactive": "dark_cyan",
+    "g2": "medium_purple3",
+    "in flight": "dark_orange3",
+}
+
+
+def node_label(view: BlockView, victim: bool, flat: bool = False) -> Text:
+    text = Text()
+    text.append(f"{view.block}", style="bold")
+    text.append(f" {view.state}", style=STATE_STYLE.get(view.state, ""))
+    if view.refs:
+        text.append(f" ×{view.refs}")
+    text.append(f" {view.tier}", style="dim")
+    if view.rank is not None and view.tier == "G1":
+        text.append(f" #{view.rank}", style="bold red" if victim else "dim")
+    if flat:  # hung higher than its depth so long chains stay readable
+        text.append(f" @{view.position}", style="dim italic")
+    return text
+
+
+MAX_DEPTH = 8  # deeper nodes hang at this depth (position in the label), so long chains stay flat
+MAX_NODES = 1500  # beyond this the tree shows a "more" line instead of every block
+
+
+class LineageTree(Tree[int]):
+    """Nodes are added, relabelled and removed per snapshot; the tree is never rebuilt whole."""
+
+    DEFAULT_CSS = "LineageTree { height: 1fr; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("blocks", id=id)
+        self.show_root = False
+        self.guide_depth = 2
+        self._by_block: dict[int, TreeNode[int]] = {}
+        self._labels: dict[int, Text] = {}
+        self._parents: dict[int, int | None] = {}
+        self._more: TreeNode[int] | None = None
+        self._depth: dict[int, int] = {}
+
+    def show(self, snap: Snapshot) -> None:
+        views = snap.blocks
+        for block in [b for b in self._by_block if b not in views or self._moved(b, views)]:
+            self._drop(block)
+        for block in sorted(views, key=lambda b: (views[b].position, b)):
+            node = self._by_block.get(block)
+            if node is None and len(self._by_block) >= MAX_NODES:
+                continue
+            label = node_label(views[block], block == snap.next_victim, self._flat(block, views))
+            if node is None:
+                self._add(block, views)
+            elif self._labels.get(block) != label:
+                node.set_label(label)
+            self._labels[block] = label
+        self._show_overflow(len(views) - len(self._by_block))
+
+    def _show_overflow(self, hidden: int) -> None:
+        text = Text(f"… {hidden} more blocks not shown", style="dim italic") if hidden > 0 else None
+        if text is None and self._more is not None:
+            self._more.remove()
+            self._more = None
+        elif text is not None and self._more is None:
+            self._more = self.root.add_leaf(text)
+        elif text is not None and self._more is not None:
+            self._more.set_label(text)
+
+    def _flat(self, block: int, views: dict[int, BlockView]) -> bool:
+        return views[block].position > MAX_DEPTH
+
+    def _moved(self, block: int, views: dict[int, BlockView]) -> bool:
+        return self._parent_key(block, views) != self._parents.get(block)
+
+    def _parent_key(self, block: int, views: dict[int, BlockView]) -> int | None:
+        parent = views[block].parent
+        return parent if parent in views else None
+
+    def _add(self, block: int, views: dict[int, BlockView]) -> None:
+        parent = self._parent_key(block, views)
+        if parent is not None and parent not in self._by_block:
+            self._add(parent, views)
+        depth = self._depth[parent] + 1 if parent is not None else 0
+        under = self._by_block[parent] if parent is not None else self.root
+        while depth > MAX_DEPTH and under.parent is not None:
+            under, depth = under.parent, depth - 1
+        node = under.add(node_label(views[block], False, self._flat(block, views)), data=block, expand=True)
+        self._depth[block] = depth
+        self._by_block[block] = node
+        self._parents[block] = parent
+
+    def _drop(self, block: int) -> None:
+        """Remove a node; Textual removes its subtree, so forget those blocks too."""
+        node = self._by_block.get(block)
+        if node is None:
+            return
+        self._forget(node)
+        node.remove()
+
+    def _forget(self, node: TreeNode[int]) -> None:
+        for child in node.children:
+            self._forget(child)
+        if node.data is not None:
+            self._by_block.pop(node.data, None)
+            self._parents.pop(node.data, None)
+            self._labels.pop(node.data, None)
+            self._depth.pop(node.data, None)
+
+    def select_block(self, block: int | None) -> None:
+        node = self._by_block.get(block) if block is not None else None
+        if node is None:
+            return
+        parent = node.parent
+        while parent is not None:
+            parent.expand()
+            parent = parent.parent
+        self.move_cursor(node)
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[int]) -> None:
+        event.stop()
+        if event.node.data is not None:
+            self.post_message(BlockSelected(event.node.data))

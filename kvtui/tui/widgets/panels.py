@@ -1,0 +1,116 @@
+"""Small read-only panels: header line, note banner, detail of the selected block, G2 state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from kvtui.tui.model import KIND_NAMES, Snapshot
+
+BAR = 12
+
+
+class StatusLine(Static):
+    def show(self, snap: Snapshot, playing: bool, speed: float) -> None:
+        text = Text()
+        text.append(" kvtui ", style="bold black on dark_cyan")
+        text.append(f" {snap.name} ", style="bold")
+        text.append(f"· step {snap.step}/{snap.total} ")
+        text.append(f"· clock {snap.clock_ms:g} ms ")
+        text.append(f"· {snap.eviction} · capacity {snap.capacity:,} ")
+        if snap.offload and snap.g2 is not None:
+            text.append(f"· G2 {len(snap.g2.evictable) + snap.g2.active}/{snap.g2.capacity} ")
+        text.append(
+            f"· {'▶ playing' if playing else '⏸ paused'} ×{speed:g}", style="bold" if playing else "dim"
+        )
+        self.update(text)
+
+
+class NoteBanner(Static):
+    def show(self, snap: Snapshot) -> None:
+        lines = list(snap.notes) + [f"warning: {w}" for w in snap.warnings]
+        self.display = bool(lines)
+        self.update(Text("\n".join(lines)))
+
+
+class DetailPanel(Static):
+    """What the selection is: id, slot, parent, position, state, refcount, tier, rank, reason."""
+
+    def show(self, snap: Snapshot, block: int | None, slot: int | None) -> None:
+        if block is None and slot is None:
+            self.update(
+                Text("Select a block: click a slot, a tree node, a queue entry or an event.", style="dim")
+            )
+            return
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="bold")
+        table.add_column()
+        view = snap.blocks.get(block) if block is not None else None
+        if view is None:
+            kind = KIND_NAMES[snap.slots[slot]] if slot is not None and slot < len(snap.slots) else "unknown"
+            owner = snap.owner.get(slot) if slot is not None else None
+            table.add_row("slot", str(slot))
+            table.add_row("state", kind)
+            if isinstance(owner, str):
+                table.add_row("partial", f"~{owner}")
+            elif block is not None:
+                table.add_row("block", f"{block} (not resident)")
+            self.update(table)
+            return
+        rows = [
+            ("block", str(view.block)),
+            ("slot", "—" if view.slot is None else str(view.slot)),
+            ("parent", "none (root)" if view.parent is None else str(view.parent)),
+            ("position", str(view.position)),
+            ("state", view.state),
+            ("refcount", str(view.refs)),
+            ("tier", view.tier),
+            ("eviction rank", "—" if view.rank is None else f"#{view.rank}"),
+            ("why", view.reason or "—"),
+        ]
+        for key, value in rows:
+            table.add_row(key, value)
+        self.update(table)
+
+
+def progress_bar(fraction: float) -> Text:
+    filled = round(max(0.0, min(1.0, fraction)) * BAR)
+    return Text("█" * filled, style="dark_orange3") + Text("░" * (BAR - filled), style="grey35")
+
+
+class G2Panel(Static):
+    """G2 residents in eviction order (pinned marked) and each link's transfers with ETA."""
+
+    def show(self, snap: Snapshot) -> None:
+        g2: Any = snap.g2
+        self.display = snap.offload
+        if g2 is None:
+            return
+        head = Text()
+        used = len(g2.evictable) + g2.active
+        head.append(f"G2 {used}/{g2.capacity} slots", style="bold")
+        head.append(f" · {len(g2.evictable)} cached · {len(g2.pinned)} pinned · {len(g2.in_flight)} arriving")
+        if g2.evictable:
+            head.append("\nnext G2 victims: ", style="dim")
+            head.append(
+                " ".join(map(str, g2.evictable[:16])) + (" …" if len(g2.evictable) > 16 else ""),
+                style="medium_purple3",
+            )
+        if g2.pinned:
+            head.append("\npinned (onboarding): ", style="dim")
+            head.append(" ".join(map(str, g2.pinned[:16])), style="bold")
+        parts: list[Any] = [head]
+        for link in ("offload", "onboard"):
+            transfers = [t for t in g2.transfers if t.link == link]
+            arrow = "G1→G2" if link == "offload" else "G2→G1"
+            parts.append(Text(f"{link} {arrow}: {len(transfers)} in flight", style="bold"))
+            for t in transfers:
+                line = Text(f" [{' '.join(map(str, t.blocks[:6]))}{' …' if len(t.blocks) > 6 else ''}] ")
+                line += progress_bar(t.fraction)
+                line.append(f" {t.fraction:4.0%} eta {t.eta_ms:g} ms")
+                parts.append(line)
+        self.update(Group(*parts))
