@@ -82,11 +82,8 @@ def serve(
     port: int = typer.Option(8000, help="Port on 127.0.0.1."),
 ) -> None:
     """Serve the same TUI in a browser (textual-serve) on 127.0.0.1."""
-    try:
-        from textual_serve.server import Server
-    except ImportError:
-        typer.echo("kvtui: `kvtui serve` needs textual-serve: pip install 'kvtui[serve]'", err=True)
-        raise typer.Exit(2) from None
+    from textual_serve.server import Server
+
     target = f" {script}" if script else ""
     Server(f"{sys.executable} -m kvtui.cli open{target}", host="127.0.0.1", port=port).serve()
 
