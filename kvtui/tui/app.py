@@ -172,8 +172,7 @@ class KvtuiApp(App[None]):
         status = self.query_one(StatusLine)
         status.show(snap, self.playing, self.speed)
         self.query_one(NoteBanner).show(snap)
-        pool = self.query_one(PoolMap)
-        pool.show(snap)
+        self.query_one(PoolMap).show(snap)
         self.query_one("#legend", Static).update(self._legend(snap))
         self.query_one(LineageTree).show(snap)
         self.query_one(EvictionQueue).show(snap)
@@ -215,7 +214,9 @@ class KvtuiApp(App[None]):
         block, slot = self.selected
         if block is not None:
             slot = self.snapshot.slot_of(block) if block in self.snapshot.blocks else slot
-        self.query_one(PoolMap).select_slot(slot)
+        pool = self.query_one(PoolMap)
+        if pool.selected_slot != slot:
+            pool.select_slot(slot)
         self.query_one(DetailPanel).show(self.snapshot, block, slot)
         if follow:
             self.query_one(LineageTree).select_block(block)

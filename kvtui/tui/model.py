@@ -8,7 +8,7 @@ cheap to build: O(occupied slots + blocks shown), not O(history).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from kvtui.engine.events import RouterEvent
 from kvtui.engine.manager import KvManager, MoveResult
@@ -20,9 +20,8 @@ KIND_NAMES = ("reset", "inactive", "active", "partial", "quarantined", "reserved
 QUEUE_LIMIT = 200  # eviction-queue entries computed per step
 
 
-@dataclass(frozen=True, slots=True)
-class BlockView:
-    """What the detail panel and the tree show for one block."""
+class BlockView(NamedTuple):
+    """What the detail panel and the tree show for one block (a tuple: cheap to build per step)."""
 
     block: int
     state: str  # active | inactive | g2 | in flight
@@ -111,20 +110,20 @@ def _changed(mgr: KvManager, session: Session, previous: Snapshot | None) -> dic
 
 def _block_views(mgr: KvManager, order: list[int], reasons: dict[int, str]) -> dict[int, BlockView]:
     rank = {block: n for n, block in enumerate(order, 1)}
-    views: dict[int, BlockView] = {}
-    for block, info in mgr.blocks.items():
-        state = "active" if info.refs else "inactive"
-        views[block] = BlockView(
+    views = {
+        block: BlockView(
             block,
-            state,
+            "active" if b.refs else "inactive",
             "G1",
-            info.slot,
-            info.parent,
-            info.position,
-            info.refs,
+            b.slot,
+            b.parent,
+            b.position,
+            b.refs,
             rank.get(block),
-            reasons.get(block, "held by a request" if info.refs else ""),
+            reasons.get(block, "held by a request" if b.refs else ""),
         )
+        for block, b in mgr.blocks.items()
+    }
     offload = getattr(mgr, "offload_engine", None)
     if offload is not None:
         _add_g2_views(mgr, offload, views)

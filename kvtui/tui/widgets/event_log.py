@@ -1,9 +1,18 @@
-"""Router event log: every event with step, id, tier, kind, parent and blocks; filterable."""
+"""Router event log: every event with step, id, tier, kind, parent and blocks; filterable.
+
+A Line-API scroll view over pre-rendered rows: a step forward appends its events, a step back
+drops rows from the tail, and only the previous and current step's rows are re-rendered, so
+the cost of a step does not grow with the history.
+"""
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import DataTable
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from kvtui.engine.events import RouterEvent
 from kvtui.tui.messages import BlockSelected
@@ -11,78 +20,102 @@ from kvtui.tui.model import Snapshot
 
 FILTERS = ("all", "device", "host_pinned", "stored", "removed")
 TIER = {"device": "G1", "host_pinned": "G2"}
-MAX_IDS = 12
+WIDTHS = (5, 6, 5, 8, 10)  # step, id, tier, kind, parent; blocks take the rest
+HEADER = ("step", "id", "tier", "kind", "parent", "blocks")
+MAX_IDS = 24
+Pair = tuple[int, RouterEvent]
+HEAD_STYLE = Style(bold=True, color="grey85", bgcolor="grey23")
+CURRENT = Style(bold=True, reverse=True)
+KIND = {"stored": Style(color="green3"), "removed": Style(color="red1")}
 
 
 def _keep(event: RouterEvent, mode: str) -> bool:
     return mode == "all" or event.tier == mode or event.kind == mode
 
 
-class EventLog(DataTable[Text]):
-    """Rows are appended as steps add events and dropped from the tail when stepping back."""
+def _common(old: tuple[Pair, ...], new: tuple[Pair, ...]) -> int:
+    """Length of the shared prefix when one is a prefix of the other (else 0)."""
+    short = min(len(old), len(new))
+    if short and old[short - 1] == new[short - 1] and old[0] == new[0]:
+        return short
+    return 0
 
+
+def row_strip(step: int, event: RouterEvent, current: bool) -> Strip:
+    blocks = " ".join(map(str, event.blocks[:MAX_IDS])) + (" …" if len(event.blocks) > MAX_IDS else "")
+    parent = "none" if event.parent_hash is None else str(event.parent_hash)
+    if event.kind == "removed":
+        parent = ""
+    fields = (str(step), str(event.event_id), TIER.get(event.tier, event.tier), event.kind, parent)
+    base = CURRENT if current else Style()
+    segments = [
+        Segment(text[: width - 1].ljust(width), base + KIND[event.kind] if n == 3 else base)
+        for n, (text, width) in enumerate(zip(fields, WIDTHS, strict=True))
+    ]
+    segments.append(Segment(blocks, base))
+    return Strip(segments)
+
+
+class EventLog(ScrollView, can_focus=True):
     DEFAULT_CSS = "EventLog { height: 1fr; }"
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self.mode = "all"
-        self._log_rows: list[tuple[int, RouterEvent]] = []
+        self._events: tuple[Pair, ...] = ()  # every event the rows were built from
+        self._rows: list[tuple[int, Pair]] = []  # (index in _events, pair) per shown row
+        self._strips: list[Strip] = []
         self._current: frozenset[int] = frozenset()
 
-    def on_mount(self) -> None:
-        for label, width in (
-            ("step", 5),
-            ("id", 5),
-            ("tier", 4),
-            ("kind", 8),
-            ("parent", 8),
-            ("blocks", None),
-        ):
-            self.add_column(label, key=label, width=width)
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def cycle_filter(self) -> str:
         self.mode = FILTERS[(FILTERS.index(self.mode) + 1) % len(FILTERS)]
-        self._log_rows = []
-        self.clear()
+        self._events, self._rows, self._strips, self._current = (), [], [], frozenset()
         return self.mode
 
     def show(self, snap: Snapshot) -> None:
-        wanted = [pair for pair in snap.events if _keep(pair[1], self.mode)]
-        keep = 0
-        while keep < min(len(wanted), len(self._log_rows)) and wanted[keep] == self._log_rows[keep]:
-            keep += 1
-        restyle = self._current != snap.step_events
-        if keep < len(self._log_rows) or restyle:
-            self.clear()
-            self._log_rows = []
-            keep = 0
-        self._current = snap.step_events
-        for step, event in wanted[keep:]:
-            self.add_row(*self._cells(step, event, event.event_id in self._current), key=str(event.event_id))
-            self._log_rows.append((step, event))
-        if self._log_rows:
-            self.move_cursor(row=len(self._log_rows) - 1, animate=False)
+        new = snap.events
+        keep = _common(self._events, new)
+        while self._rows and self._rows[-1][0] >= keep:
+            self._rows.pop()
+            self._strips.pop()
+        for index in range(keep, len(new)):
+            step, event = new[index]
+            if _keep(event, self.mode):
+                self._rows.append((index, (step, event)))
+                self._strips.append(row_strip(step, event, event.event_id in snap.step_events))
+        self._events = new
+        self._restyle(snap.step_events)
+        self.virtual_size = Size(self.size.width, len(self._strips) + 1)
+        self.scroll_end(animate=False, immediate=True)
+        self.refresh()
 
-    def _cells(self, step: int, event: RouterEvent, current: bool) -> list[Text]:
-        style = "bold reverse" if current else ""
-        kind_style = "green" if event.kind == "stored" else "red"
-        blocks = " ".join(map(str, event.blocks[:MAX_IDS])) + (" …" if len(event.blocks) > MAX_IDS else "")
-        parent = (
-            ""
-            if event.kind == "removed"
-            else ("none" if event.parent_hash is None else str(event.parent_hash))
-        )
-        return [
-            Text(str(step), style=style),
-            Text(str(event.event_id), style=style),
-            Text(TIER.get(event.tier, event.tier), style=style),
-            Text(event.kind, style=f"{style} {kind_style}"),
-            Text(parent, style=style),
-            Text(blocks, style=style),
-        ]
+    def _restyle(self, current: frozenset[int]) -> None:
+        """Un-highlight the previous step's rows and highlight the current step's."""
+        changed = current ^ self._current
+        if changed:
+            for n in range(len(self._rows) - 1, max(-1, len(self._rows) - 257), -1):
+                step, event = self._rows[n][1]
+                if event.event_id in changed:
+                    self._strips[n] = row_strip(step, event, event.event_id in current)
+        self._current = current
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        row = event.cursor_row
-        if 0 <= row < len(self._log_rows) and self._log_rows[row][1].blocks:
-            self.post_message(BlockSelected(self._log_rows[row][1].blocks[0]))
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y == 0:
+            cells = [text.ljust(w) for text, w in zip(HEADER, WIDTHS, strict=False)] + [HEADER[-1]]
+            return Strip([Segment("".join(cells).ljust(width), HEAD_STYLE)])
+        index = self.scroll_offset.y + y - 1
+        if 0 <= index < len(self._strips):
+            return self._strips[index].crop(0, width).extend_cell_length(width)
+        return Strip.blank(width)
+
+    def on_click(self, event: events.Click) -> None:
+        index = self.scroll_offset.y + event.y - 1
+        if 0 <= index < len(self._rows) and event.y > 0:
+            blocks = self._rows[index][1][1].blocks
+            if blocks:
+                self.post_message(BlockSelected(blocks[0]))

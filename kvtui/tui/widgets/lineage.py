@@ -17,17 +17,27 @@ STATE_STYLE = {
 }
 
 
-def node_label(view: BlockView, victim: bool, flat: bool = False) -> Text:
+RANKS_SHOWN = 10  # only the next few victims carry their rank, so labels rarely change
+
+
+def label_key(view: BlockView, victim: bool) -> tuple[object, ...]:
+    """What a node's label shows; the label is rebuilt only when this changes."""
+    rank = view.rank if view.rank is not None and view.rank <= RANKS_SHOWN and view.tier == "G1" else None
+    return (view.state, view.refs, view.tier, rank, victim, view.position > MAX_DEPTH, view.position)
+
+
+def node_label(view: BlockView, victim: bool) -> Text:
+    _, refs, tier, rank, _, flat, position = label_key(view, victim)
     text = Text()
     text.append(f"{view.block}", style="bold")
     text.append(f" {view.state}", style=STATE_STYLE.get(view.state, ""))
-    if view.refs:
-        text.append(f" ×{view.refs}")
-    text.append(f" {view.tier}", style="dim")
-    if view.rank is not None and view.tier == "G1":
-        text.append(f" #{view.rank}", style="bold red" if victim else "dim")
+    if refs:
+        text.append(f" ×{refs}")
+    text.append(f" {tier}", style="dim")
+    if rank is not None:
+        text.append(f" #{rank}", style="bold red" if victim else "dim")
     if flat:  # hung higher than its depth so long chains stay readable
-        text.append(f" @{view.position}", style="dim italic")
+        text.append(f" @{position}", style="dim italic")
     return text
 
 
@@ -45,25 +55,28 @@ class LineageTree(Tree[int]):
         self.show_root = False
         self.guide_depth = 2
         self._by_block: dict[int, TreeNode[int]] = {}
-        self._labels: dict[int, Text] = {}
+        self._keys: dict[int, tuple[object, ...]] = {}
         self._parents: dict[int, int | None] = {}
         self._more: TreeNode[int] | None = None
         self._depth: dict[int, int] = {}
 
     def show(self, snap: Snapshot) -> None:
         views = snap.blocks
-        for block in [b for b in self._by_block if b not in views or self._moved(b, views)]:
+        gone = [b for b in self._by_block if b not in views or self._moved(b, views)]
+        for block in gone:
             self._drop(block)
-        for block in sorted(views, key=lambda b: (views[b].position, b)):
-            node = self._by_block.get(block)
-            if node is None and len(self._by_block) >= MAX_NODES:
-                continue
-            label = node_label(views[block], block == snap.next_victim, self._flat(block, views))
-            if node is None:
-                self._add(block, views)
-            elif self._labels.get(block) != label:
-                node.set_label(label)
-            self._labels[block] = label
+        victim = snap.next_victim
+        for block, node in self._by_block.items():
+            key = label_key(views[block], block == victim)
+            if self._keys.get(block) != key:
+                node.set_label(node_label(views[block], block == victim))
+                self._keys[block] = key
+        new = [b for b in views if b not in self._by_block]
+        for block in sorted(new, key=lambda b: (views[b].position, b)):
+            if len(self._by_block) >= MAX_NODES:
+                break
+            if block not in self._by_block:
+                self._add(block, views, victim)
         self._show_overflow(len(views) - len(self._by_block))
 
     def _show_overflow(self, hidden: int) -> None:
@@ -76,9 +89,6 @@ class LineageTree(Tree[int]):
         elif text is not None and self._more is not None:
             self._more.set_label(text)
 
-    def _flat(self, block: int, views: dict[int, BlockView]) -> bool:
-        return views[block].position > MAX_DEPTH
-
     def _moved(self, block: int, views: dict[int, BlockView]) -> bool:
         return self._parent_key(block, views) != self._parents.get(block)
 
@@ -86,15 +96,16 @@ class LineageTree(Tree[int]):
         parent = views[block].parent
         return parent if parent in views else None
 
-    def _add(self, block: int, views: dict[int, BlockView]) -> None:
+    def _add(self, block: int, views: dict[int, BlockView], victim: int | None) -> None:
         parent = self._parent_key(block, views)
         if parent is not None and parent not in self._by_block:
-            self._add(parent, views)
+            self._add(parent, views, victim)
         depth = self._depth[parent] + 1 if parent is not None else 0
         under = self._by_block[parent] if parent is not None else self.root
         while depth > MAX_DEPTH and under.parent is not None:
             under, depth = under.parent, depth - 1
-        node = under.add(node_label(views[block], False, self._flat(block, views)), data=block, expand=True)
+        node = under.add(node_label(views[block], block == victim), data=block, expand=True)
+        self._keys[block] = label_key(views[block], block == victim)
         self._depth[block] = depth
         self._by_block[block] = node
         self._parents[block] = parent
@@ -113,7 +124,7 @@ class LineageTree(Tree[int]):
         if node.data is not None:
             self._by_block.pop(node.data, None)
             self._parents.pop(node.data, None)
-            self._labels.pop(node.data, None)
+            self._keys.pop(node.data, None)
             self._depth.pop(node.data, None)
 
     def select_block(self, block: int | None) -> None:
