@@ -57,7 +57,7 @@ def row_strip(step: int, event: RouterEvent, current: bool) -> Strip:
 
 
 class EventLog(ScrollView, can_focus=True):
-    DEFAULT_CSS = "EventLog { height: 1fr; }"
+    DEFAULT_CSS = "EventLog { height: 1fr; overflow-x: hidden; }"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
