@@ -26,7 +26,11 @@ from kvtui.engine.errors import ParseError
 from kvtui.engine.moves import Deref, Partial, Promote, Use
 
 VERBS = "use, deref, promote, tick, swapin, expect"
-FORMS = "returned, stored, removed, inactive, active, partials, pools, warnings, clock"
+FORMS = (
+    "returned, stored, removed, inactive, active, partials, pools, warnings, clock, "
+    "g2, pinned, host_stored, host_removed, transfers, eta"
+)
+POOL_KEYS = "reset=N, inactive=N, active=N, quarantined=N, reserved=N"
 TOO_BIG = str(2**64)
 
 
@@ -133,8 +137,9 @@ def test_expect_forms(text: str, expected: ExpectCommand) -> None:
 
 def test_every_expect_form_is_covered() -> None:
     from kvtui.engine.commands import EXPECT_FORMS
+    from tests.test_expect_g2 import G2_EXPECTS  # the G2 forms are tested there
 
-    assert {e.what for _, e in EXPECTS} == set(EXPECT_FORMS)
+    assert {e.what for _, e in EXPECTS + G2_EXPECTS} == set(EXPECT_FORMS)
 
 
 # -- rejected forms: exact messages --------------------------------------------------------
@@ -217,8 +222,8 @@ ERRORS = [
     ("expect active 12:y", "bad refcount 'y' (a non-negative decimal integer) at column 18"),
     ("expect active 1:", "bad refcount '' (a non-negative decimal integer) at column 17"),
     ("expect active 1:2:3", "bad refcount '2:3' (a non-negative decimal integer) at column 17"),
-    ("expect pools free=1", "expect pools takes reset=N, inactive=N, active=N, got 'free=1' at column 14"),
-    ("expect pools reset", "expect pools takes reset=N, inactive=N, active=N, got 'reset' at column 14"),
+    ("expect pools free=1", f"expect pools takes {POOL_KEYS}, got 'free=1' at column 14"),
+    ("expect pools reset", f"expect pools takes {POOL_KEYS}, got 'reset' at column 14"),
     ("expect pools reset=x", "bad count 'x' (a non-negative decimal integer) at column 20"),
     ("expect pools active=-1", "bad count '-1' (a non-negative decimal integer) at column 21"),
     ("expect partials a", "expect partials lists ~NAME entries, got 'a' at column 17"),

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from kvtui.engine.errors import ParseError
 from kvtui.engine.moves import BlockRef, Deref, Move, Partial, Promote, Use, format_move
+from kvtui.engine.request_commands import REQUEST_EXPECTS, REQUEST_VERBS, RequestCommand, parse_request
 
 MAX_ID = 2**64 - 1
 _NAME = re.compile(r"[A-Za-z0-9_-]+\Z")
@@ -26,10 +27,17 @@ EXPECT_FORMS = {
     "inactive": "expect inactive [ID ...]",
     "active": "expect active [ID:REFS ...]",
     "partials": "expect partials [~NAME ...]",
-    "pools": "expect pools [reset=N] [inactive=N] [active=N]",
+    "pools": "expect pools [reset=N] [inactive=N] [active=N] [quarantined=N] [reserved=N]",
     "warnings": "expect warnings N",
     "clock": "expect clock MS",
+    "g2": "expect g2 [ID ...]",
+    "pinned": "expect pinned [ID ...]",
+    "host_stored": "expect host_stored [ID ...]",
+    "host_removed": "expect host_removed [ID ...]",
+    "transfers": "expect transfers N",
+    "eta": "expect eta MS",
 }
+POOL_KEYS = ("reset", "inactive", "active", "quarantined", "reserved")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +84,7 @@ class ExpectCommand:
         return self.text
 
 
-Command = MoveCommand | TickCommand | SwapinCommand | ExpectCommand
+Command = MoveCommand | TickCommand | SwapinCommand | ExpectCommand | RequestCommand
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +175,8 @@ def parse(text: str) -> Command:
         return SwapinCommand(tuple(_block_id(t) for t in args))
     if verb.text == "expect":
         return _expect(text, args)
+    if verb.text in REQUEST_VERBS:  # kvtui's request commands (kvtui.engine.request_commands)
+        return parse_request(text)
     raise _err(f"unknown command '{verb.text}' (expected one of {', '.join(VERBS)})", verb)
 
 
@@ -199,7 +209,7 @@ def _expect(text: str, args: list[_Token]) -> ExpectCommand:
         raise ParseError(f"expect needs one of {forms} at column {_end(text)}", _end(text))
     what, rest = args[0], args[1:]
     canonical = " ".join(t.text for t in [_Token("expect", 1), *args])
-    if what.text in ("removed", "inactive"):
+    if what.text in ("removed", "inactive", "g2", "pinned", "host_stored", "host_removed"):
         return ExpectCommand(what.text, blocks=tuple(_block_id(t) for t in rest), text=canonical)
     if what.text == "stored":
         return _expect_stored(rest, canonical)
@@ -214,14 +224,23 @@ def _expect(text: str, args: list[_Token]) -> ExpectCommand:
             assert isinstance(ref, Partial)
             names.append(ref.name)
         return ExpectCommand("partials", names=tuple(names), text=canonical)
-    if what.text in ("returned", "warnings", "clock"):
+    if what.text in ("returned", "warnings", "clock", "transfers", "eta"):
         if len(rest) != 1:
             where = rest[1].column if len(rest) > 1 else len(text.rstrip()) + 1
             raise ParseError(f"usage: {EXPECT_FORMS[what.text]} at column {where}", where)
-        number = _ms(rest[0]) if what.text == "clock" else _block_id(rest[0], "count")
+        if what.text == "clock":
+            number: float = _ms(rest[0])
+        elif what.text == "eta":
+            number = _instant(rest[0])
+        else:
+            number = _block_id(rest[0], "count")
         return ExpectCommand(what.text, number=number, text=canonical)
     if what.text == "pools":
         return ExpectCommand("pools", counts=tuple(_count(t) for t in rest), text=canonical)
+    if what.text in REQUEST_EXPECTS:  # request forms (kvtui.engine.request_expect)
+        from kvtui.engine.request_expect import parse_request_expect
+
+        return parse_request_expect(text, args, canonical)
     forms = ", ".join(EXPECT_FORMS)
     raise _err(f"unknown expectation '{what.text}' (expected one of {forms})", what)
 
@@ -254,9 +273,18 @@ def _block_ref_count(tok: _Token) -> tuple[int, int]:
 
 def _count(tok: _Token) -> tuple[str, int]:
     key, sep, value = tok.text.partition("=")
-    if not sep or key not in ("reset", "inactive", "active"):
-        raise _err(f"expect pools takes reset=N, inactive=N, active=N, got '{tok.text}'", tok)
+    if not sep or key not in POOL_KEYS:
+        keys = ", ".join(f"{k}=N" for k in POOL_KEYS)
+        raise _err(f"expect pools takes {keys}, got '{tok.text}'", tok)
     return key, _block_id(_Token(value, tok.column + len(key) + 1), "count")
+
+
+def _instant(tok: _Token) -> float:
+    """A point on the virtual clock (ms >= 0: a transfer on an instantaneous link can be due
+    at 0)."""
+    if not _NUMBER.match(tok.text) or not 0 <= float(tok.text) < math.inf:
+        raise _err(f"bad time '{tok.text}' (a decimal number of milliseconds >= 0)", tok)
+    return float(tok.text)
 
 
 def _end(text: str) -> int:

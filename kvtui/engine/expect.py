@@ -3,13 +3,18 @@
 "The previous command" is the last command applied before the `expect` line; before any
 command there is none, and only state expectations (inactive, active, partials, pools, clock)
 make sense.
+
+G2 forms: `host_stored` / `host_removed` check the previous command's `host_pinned` events;
+`g2`, `pinned`, `transfers` and `eta` check the G2 state now and fail when G2 is not enabled.
 """
 
 from __future__ import annotations
 
-from kvtui.engine.commands import ExpectCommand
-from kvtui.engine.events import DEVICE
+from kvtui.engine.commands import ExpectCommand, _fmt_ms
+from kvtui.engine.events import DEVICE, HOST_PINNED
 from kvtui.engine.manager import KvManager, MoveResult
+from kvtui.engine.offload import G2View
+from kvtui.engine.request_expect import REQUEST_EXPECTS, request_expect_problem
 
 
 class ExpectFailure(Exception):
@@ -22,7 +27,12 @@ def _ids(blocks: list[int] | tuple[int, ...]) -> str:
 
 def check(expect: ExpectCommand, mgr: KvManager, last: MoveResult | None) -> None:
     """Raise ExpectFailure unless `expect` holds now."""
-    if expect.what in ("returned", "stored", "removed", "warnings"):
+    if expect.what in REQUEST_EXPECTS:  # request forms: kvtui.engine.request_expect
+        problem = request_expect_problem(expect, mgr, last)
+        if problem is not None:
+            raise ExpectFailure(problem)
+        return
+    if expect.what in _RESULT_CHECKS:
         if last is None:
             raise ExpectFailure(f"'{expect.text}' needs a command before it")
         _check_result(expect, last)
@@ -53,6 +63,8 @@ def _check_pools(expect: ExpectCommand, mgr: KvManager) -> None:
         "reset": mgr.num_reset,
         "inactive": mgr.num_inactive_blocks,
         "active": mgr.num_active_blocks,
+        "quarantined": mgr.num_quarantined,
+        "reserved": mgr.num_reserved,
     }
     for key, value in expect.counts:
         if counts[key] != value:
@@ -65,13 +77,53 @@ def _check_clock(expect: ExpectCommand, mgr: KvManager) -> None:
         raise ExpectFailure(f"expected clock {want:g} ms, got {mgr.clock_ms:g} ms")
 
 
+def _g2_view(expect: ExpectCommand, mgr: KvManager) -> G2View:
+    view = mgr.g2_view()
+    if view is None:
+        raise ExpectFailure(f"'{expect.text}' needs the G2 tier (an offload section in the config)")
+    return view
+
+
+def _check_g2(expect: ExpectCommand, mgr: KvManager) -> None:
+    seen = list(_g2_view(expect, mgr).evictable)
+    if list(expect.blocks) != seen:
+        raise ExpectFailure(f"expected G2 eviction order {_ids(expect.blocks)}, got {_ids(seen)}")
+
+
+def _check_pinned(expect: ExpectCommand, mgr: KvManager) -> None:
+    want, got = sorted(expect.blocks), sorted(_g2_view(expect, mgr).pinned)
+    if want != got:
+        raise ExpectFailure(f"expected pinned {_ids(want)}, got {_ids(got)}")
+
+
+def _check_transfers(expect: ExpectCommand, mgr: KvManager) -> None:
+    got = len(_g2_view(expect, mgr).transfers)
+    if got != expect.number:
+        raise ExpectFailure(f"expected {expect.number:g} transfer(s) in flight, got {got}")
+
+
+def _check_eta(expect: ExpectCommand, mgr: KvManager) -> None:
+    if not mgr.offload_enabled:
+        _g2_view(expect, mgr)  # raises the "needs the G2 tier" failure
+    want, got = expect.number or 0.0, mgr.earliest_deadline()
+    if got is None:
+        raise ExpectFailure(f"expected eta {_fmt_ms(want)} ms, but no transfer is in flight")
+    if abs(got - want) > 1e-9 * max(1.0, want):
+        raise ExpectFailure(f"expected eta {_fmt_ms(want)} ms, got {_fmt_ms(got)} ms")
+
+
 _STATE_CHECKS = {
     "inactive": _check_inactive,
     "active": _check_active,
     "partials": _check_partials,
     "pools": _check_pools,
     "clock": _check_clock,
+    "g2": _check_g2,
+    "pinned": _check_pinned,
+    "transfers": _check_transfers,
+    "eta": _check_eta,
 }
+_RESULT_CHECKS = ("returned", "stored", "removed", "warnings", "host_stored", "host_removed")
 
 
 def _check_result(expect: ExpectCommand, last: MoveResult) -> None:
@@ -81,10 +133,12 @@ def _check_result(expect: ExpectCommand, last: MoveResult) -> None:
     elif expect.what == "warnings":
         if len(last.warnings) != expect.number:
             raise ExpectFailure(f"expected {expect.number:g} warning(s), got {len(last.warnings)}")
-    elif expect.what == "removed":
-        seen = [b for e in last.events if e.tier == DEVICE and e.kind == "removed" for b in e.blocks]
+    elif expect.what in ("removed", "host_stored", "host_removed"):
+        tier = DEVICE if expect.what == "removed" else HOST_PINNED
+        kind = "stored" if expect.what == "host_stored" else "removed"
+        seen = [b for e in last.events if e.tier == tier and e.kind == kind for b in e.blocks]
         if list(expect.blocks) != seen:
-            raise ExpectFailure(f"expected removed {_ids(expect.blocks)}, got {_ids(seen)}")
+            raise ExpectFailure(f"expected {expect.what} {_ids(expect.blocks)}, got {_ids(seen)}")
     else:
         _check_stored(expect, last)
 
