@@ -9,12 +9,16 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from kvtui.engine.config import MAX_CAPACITY
 from kvtui.engine.errors import KvError
 from kvtui.engine.script import Script, load_script
+
+if TYPE_CHECKING:
+    from kvtui.engine.trace import TraceReplay
 
 app = typer.Typer(add_completion=False, help="kvtui: see how an LLM serving engine manages its KV cache.")
 
@@ -143,6 +147,70 @@ def validate(script: str = typer.Argument(..., help="A script file or a preset n
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{session.label}: ok ({session.total} steps)")
+
+
+LONG_TRACE = 1000  # requests: from here on a progress bar is shown even when stderr is not a TTY
+TRACE_EVICTION_OPT = typer.Option(Eviction.lineage, "--eviction", "-e", help="Eviction backend.")
+
+
+@app.command()
+def trace(
+    file: str = typer.Argument(..., help="A Mooncake-format trace: JSON lines with timestamp, "
+                               "input_length, output_length, hash_ids."),
+    capacity: int | None = typer.Option(
+        None, "--capacity", "-c", min=1, max=MAX_CAPACITY,
+        help="G1 slots (default: unbounded, one per distinct block).",
+    ),
+    eviction: Eviction = TRACE_EVICTION_OPT,
+    block_size: int = typer.Option(512, "--block-size", min=1, help="Tokens per hash id."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Replay only the first N requests."),
+    g2_blocks: int | None = typer.Option(
+        None, "--g2-blocks", min=1, max=MAX_CAPACITY, help="Enable the G2 tier with this many blocks."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
+) -> None:
+    """Replay a request trace: each request uses its hash_ids chain, then releases it tail-first."""
+    import time
+
+    from kvtui.engine.config import OffloadConfig
+    from kvtui.engine.report import dumps
+    from kvtui.engine.trace import TraceReplay, figures_json, load_trace
+
+    if not Path(file).is_file():
+        typer.echo(f"kvtui: no trace file {file!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        records = load_trace(file, limit)
+        offload = OffloadConfig(g2_blocks) if g2_blocks is not None else None
+        replay = TraceReplay(records, capacity, eviction.value, block_size, offload, label=file)
+        started = time.perf_counter()
+        _replay_with_progress(replay)
+        elapsed = time.perf_counter() - started
+    except KvError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    figures = figures_json(replay)
+    if json_out:
+        sys.stdout.write(dumps(figures) + "\n")
+    else:
+        from kvtui.text_report import print_trace
+
+        print_trace(figures, elapsed)
+
+
+def _replay_with_progress(replay: TraceReplay) -> None:
+    """Run a TraceReplay, with a Rich progress bar on stderr for a TTY or a long trace."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal and len(replay.records) < LONG_TRACE:
+        replay.run()
+        return
+    columns = (TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=console.is_terminal) as bar:
+        task = bar.add_task("replay", total=len(replay.records))
+        replay.run(lambda done: bar.advance(task, done))
 
 
 @app.command()

@@ -1,24 +1,33 @@
-"""Readable summary of a headless run (Rich): one line per step, then the final pools."""
+"""Readable summary of a headless run (Rich): one line per step, then the final pools.
+
+Block ids of a million and above are shown as short labels (kvtui.engine.labels); the JSON report
+keeps full integers.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from kvtui.engine.events import RouterEvent
+from kvtui.engine.labels import short, short_ids, short_move
+from kvtui.engine.manager import MoveResult
+from kvtui.engine.requests import requests_of
 from kvtui.engine.session import Session
 
 TIER = {"device": "G1", "host_pinned": "G2"}
 
 
 def describe_event(event: RouterEvent) -> str:
-    ids = " ".join(map(str, event.blocks))
+    ids = short_ids(event.blocks)
     tier = TIER.get(event.tier, event.tier)
     if event.kind == "stored":
-        parent = "none" if event.parent_hash is None else event.parent_hash
-        return f"[green]{tier} stored[/] [{ids}] parent={parent}"
-    return f"[red]{tier} removed[/] [{ids}]"
+        parent = "none" if event.parent_hash is None else short(event.parent_hash)
+        return f"[green]{tier} stored[/] {escape(f'[{ids}]')} parent={parent}"
+    return f"[red]{tier} removed[/] {escape(f'[{ids}]')}"
 
 
 def print_run(session: Session, console: Console | None = None) -> None:
@@ -34,6 +43,8 @@ def print_run(session: Session, console: Console | None = None) -> None:
         table.add_column(column, justify="right" if column in ("step", "returned") else "left")
     for number, (step, result) in enumerate(zip(session.steps, session.records, strict=False), 1):
         events = "; ".join(describe_event(e) for e in result.events)
+        if result.expanded:
+            events = _expansion(result)
         if result.warnings:
             events += "".join(f"\n[yellow]warning:[/] {escape(w)}" for w in result.warnings)
         table.add_row(str(number), escape(step.text), str(result.returned), events or "[dim]—[/]")
@@ -49,7 +60,71 @@ def _print_pools(session: Session, console: Console) -> None:
         f"[magenta]active {mgr.num_active_blocks}[/] (refs {mgr.num_active_block_refs}"
         f", partials {len(mgr.partials)}, quarantined {quarantined}) · clock {mgr.clock_ms:g} ms"
     )
-    active = " ".join(f"{b}:{r}" for b, r in sorted(mgr.active().items()))
+    active = " ".join(f"{short(b)}:{r}" for b, r in sorted(mgr.active().items()))
     console.print(f"  active blocks: {active or '—'}")
     order = mgr.eviction_order()
-    console.print(f"  eviction order (next victim first): {' '.join(map(str, order)) or '—'}")
+    console.print(f"  eviction order (next victim first): {short_ids(order) or '—'}")
+    _print_requests(session, console)
+
+
+def _expansion(result: MoveResult) -> str:
+    """A request command's MoveBlocks, one per line, each with what it returned and published."""
+    lines = []
+    for move, got in result.expanded:
+        events = "; ".join(describe_event(e) for e in got.events)
+        line = f"[dim]↳ {escape(short_move(move))} → {got.returned}[/]"
+        lines.append(line + (f"  {events}" if events else ""))
+    return "\n".join(lines)
+
+
+def _print_requests(session: Session, console: Console) -> None:
+    table = requests_of(session.manager)
+    if not len(table):
+        return
+    console.print("[bold]requests[/]")
+    for name, req in table.requests.items():
+        seq = req.seq
+        console.print(
+            f"  {escape(name)}: {req.state}, {len(seq)} tokens ({seq.generated_tokens} generated), "
+            f"allocated {seq.num_allocated_tokens}, holds {req.held_blocks} block(s): "
+            f"{' '.join(escape(str(b)) if not isinstance(b, int) else short(b) for b in seq.unique_blocks)}"
+        )
+
+
+def print_trace(figures: dict[str, Any], elapsed: float, console: Console | None = None) -> None:
+    """`kvtui trace` human output: the figures of kvtui.engine.trace.figures_json, then speed."""
+    console = console or Console(highlight=False)
+    cfg = figures["config"]
+    bound = " (unbounded)" if cfg["unbounded"] else ""
+    g2 = f" · G2 {cfg['g2_blocks']:,} blocks" if cfg["g2_blocks"] else ""
+    console.print(
+        f"[bold]trace {escape(figures['trace'])}[/] — capacity {cfg['capacity']:,}{bound} · "
+        f"{cfg['eviction']} · block size {cfg['block_size']}{g2}"
+    )
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("detail", style="dim")
+    blocks, tokens = figures["blocks"], figures["input_tokens"]
+    table.add_row("requests", f"{figures['requests']:,}", "")
+    table.add_row("blocks", f"{blocks:,}", f"{figures['unique_blocks']:,} distinct")
+    table.add_row("prefix block hit ratio", f"{figures['prefix_block_hit_ratio']:.3f}",
+                  f"{figures['prefix_hit_blocks']:,} of {blocks:,} blocks")
+    table.add_row("prefix token hit ratio", f"{figures['prefix_token_hit_ratio']:.3f}",
+                  f"{figures['prefix_hit_tokens']:,} of {tokens:,} input tokens")
+    table.add_row("block hit ratio anywhere", f"{figures['block_hit_ratio_anywhere']:.3f}",
+                  f"{figures['hit_blocks_anywhere']:,} blocks resident anywhere in their chain")
+    table.add_row("stored blocks", f"{figures['stored_blocks']:,}", "")
+    table.add_row("evicted blocks", f"{figures['evicted_blocks']:,}", "G1 removed")
+    table.add_row("requests that did not fit", f"{figures['truncated_requests']:,}", "")
+    g2_figures = figures["g2"]
+    if g2_figures:
+        table.add_row("G2 hit blocks", f"{g2_figures['hit_blocks']:,}", "onboarded after the G1 prefix")
+        table.add_row("G1+G2 prefix block hit ratio", f"{g2_figures['prefix_block_hit_ratio']:.3f}", "")
+        table.add_row("G1+G2 prefix token hit ratio", f"{g2_figures['prefix_token_hit_ratio']:.3f}", "")
+        table.add_row("G2 stored / evicted blocks",
+                      f"{g2_figures['stored_blocks']:,} / {g2_figures['evicted_blocks']:,}", "")
+        table.add_row("clock", f"{g2_figures['clock_ms']:,.1f} ms", "")
+    console.print(table)
+    speed = blocks / elapsed if elapsed > 0 else 0.0
+    console.print(f"[dim]replayed {blocks:,} blocks in {elapsed:.2f} s ({speed:,.0f} blocks/s)[/]")

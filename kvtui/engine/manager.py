@@ -56,6 +56,9 @@ class MoveResult:
     # G2 only: the Use stopped / the swap-in was refused because G1 had to evict to G2 first.
     blocked: bool = False
     onboarding: list[int] = field(default_factory=list)  # swap-in: ids whose transfer started
+    # Request commands (kvtui.engine.requests): each MoveBlock they expanded to, in order, with
+    # that move's own result. Empty for a typed MoveBlock, tick or swapin.
+    expanded: list[tuple[Move, MoveResult]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

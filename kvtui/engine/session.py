@@ -26,6 +26,8 @@ from kvtui.engine.errors import CommandError, KvError
 from kvtui.engine.expect import ExpectFailure, check
 from kvtui.engine.journal import Journal
 from kvtui.engine.manager import KvManager, MoveResult
+from kvtui.engine.request_commands import REQUEST_COMMAND_TYPES
+from kvtui.engine.requests import clone_state, execute_request
 from kvtui.engine.script import Check, Script, Step, make_step
 
 FIRST_INTERVAL = 32
@@ -51,6 +53,8 @@ def execute(mgr: KvManager, command: Command) -> MoveResult:
         return mgr.tick(command.ms)
     if isinstance(command, SwapinCommand):
         return mgr.swapin(command.blocks)
+    if isinstance(command, REQUEST_COMMAND_TYPES):  # expanded to MoveBlocks, atomically
+        return execute_request(mgr, command)
     raise CommandError(f"'{command}' is not a state-changing command")
 
 
@@ -71,7 +75,8 @@ class Session:
         self.interval = FIRST_INTERVAL
         self.keep_checkpoints = checkpoints  # a one-way headless run never goes back
         self.max_checkpoints = max(16, min(MAX_CHECKPOINTS, CHECKPOINT_SLOT_BUDGET // self.config.capacity))
-        self.checkpoints: dict[int, KvManager] = {0: self.manager.clone()}
+        # clone_state: a checkpoint copies the manager with its requests (kvtui.engine.requests)
+        self.checkpoints: dict[int, KvManager] = {0: clone_state(self.manager)}
 
     @classmethod
     def from_script(
@@ -150,7 +155,7 @@ class Session:
         target = max(0, min(target, len(self.steps)))
         base = max(c for c in self.checkpoints if c <= min(target, len(self.results)))
         if target < self.cursor or base > self.cursor:
-            self.manager = self.checkpoints[base].clone()
+            self.manager = clone_state(self.checkpoints[base])
             self.cursor = base
         while self.cursor < target:
             self.forward(check_expects=False)
@@ -219,7 +224,7 @@ class Session:
     def _maybe_checkpoint(self) -> None:
         if not self.keep_checkpoints or self.cursor % self.interval or self.cursor in self.checkpoints:
             return
-        self.checkpoints[self.cursor] = self.manager.clone()
+        self.checkpoints[self.cursor] = clone_state(self.manager)
         if len(self.checkpoints) > self.max_checkpoints:
             self.interval *= 2
             for stale in [c for c in self.checkpoints if c % self.interval]:

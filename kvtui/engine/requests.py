@@ -1,0 +1,344 @@
+"""Requests: named ``ActiveSequence`` s driven by typed commands, expanded to MoveBlocks.
+
+Where the state lives
+    The request registry (:class:`RequestTable`) belongs to a :class:`KvManager`: it is kept in
+    a side table keyed by the manager object (:func:`requests_of`), so every path that applies
+    commands to a manager sees the manager's requests, and :func:`clone_state` copies a manager
+    *with* its requests. The session clones through it for its checkpoints, so stepping back,
+    jumping and replaying restore requests exactly like blocks. Journals need nothing extra: a
+    typed request command is a step, re-parsed and re-applied on resume.
+
+How a command applies
+    A request command is validated first (the request exists, is in a state that allows the
+    command, its next partial name is free). It then produces MoveBlocks from the request's
+    ``ActiveSequence`` one at a time and applies each through :meth:`KvManager.apply` — the
+    same validated path as a typed ``use``/``deref``/``promote``. Every move and its own result
+    is recorded, in order, in the command's ``MoveResult.expanded``; the command's result
+    aggregates their events, stored/evicted blocks and warnings.
+
+Atomicity
+    Before the first move, the manager is cloned and the request is copied. If any move is
+    rejected (a :class:`~kvtui.engine.errors.KvError`, e.g. a block dereffed by hand meanwhile)
+    or anything else goes wrong, the manager is restored in place from the clone and the
+    request from its copy, and the error propagates: the state is exactly as before, events and
+    event ids included. Running out of capacity is not an error: like upstream's scheduler, a
+    prefill commits the blocks the ``Use`` got (``returned`` says how many) and a decode whose
+    new partial gets no slot takes its token back (``ActiveSequence.pop``); the command
+    succeeds and can be repeated after a ``preempt``, ``finish`` or ``tick``.
+
+    ``visit`` takes no snapshot: its ``Use`` is validated before anything changes, and the
+    ``Deref`` after it releases exactly the entries that ``Use`` just committed (each holds a
+    reference it took), so it cannot fail.
+
+Request states: ``waiting`` (created) → ``running`` (prefill/resume) → ``preempted`` (preempt)
+→ ``running`` (resume) → ``finished`` (finish, from any state).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
+
+from kvtui.engine.errors import CommandError
+from kvtui.engine.manager import KvManager, MoveResult
+from kvtui.engine.moves import Deref, Move, Partial, Use
+from kvtui.engine.request_commands import NewRequest, RequestAction, RequestCommand, VisitCommand
+from kvtui.engine.sequence import ActiveSequence, SequenceError
+
+WAITING, RUNNING, PREEMPTED, FINISHED = "waiting", "running", "preempted", "finished"
+STATES = (WAITING, RUNNING, PREEMPTED, FINISHED)
+MAX_OUTPUT = 2**31
+"""Requests decode until `finish`: the sequence's output limit is never reached in practice."""
+
+
+@dataclass(slots=True)
+class Request:
+    """One request: its sequence (tokens, block ids, allocation cursor) and its state."""
+
+    name: str
+    seq: ActiveSequence
+    state: str = WAITING
+    source: str = ""  # the command that created it
+    preemptions: int = 0
+
+    @property
+    def held_blocks(self) -> int:
+        """Blocks it holds a reference on now (its allocated tokens rounded up to blocks)."""
+        seq = self.seq
+        return min(-(-seq.num_allocated_tokens // seq.block_size), len(seq.unique_blocks))
+
+    @property
+    def prefilled(self) -> bool:
+        return self.seq.num_allocated_tokens >= len(self.seq)
+
+
+@dataclass(slots=True)
+class RequestTable:
+    """Every request of one manager, in creation order (finished ones are kept)."""
+
+    requests: dict[str, Request] = field(default_factory=dict)
+
+    def get(self, name: str) -> Request:
+        found = self.requests.get(name)
+        if found is None:
+            raise CommandError(f"no request named '{name}'")
+        return found
+
+    def clone(self) -> RequestTable:
+        return RequestTable({name: copy.deepcopy(req) for name, req in self.requests.items()})
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+
+_TABLES: WeakKeyDictionary[KvManager, RequestTable] = WeakKeyDictionary()
+
+
+def requests_of(mgr: KvManager) -> RequestTable:
+    """The request registry of ``mgr`` (empty until a request is created)."""
+    table = _TABLES.get(mgr)
+    if table is None:
+        table = _TABLES[mgr] = RequestTable()
+    return table
+
+
+def clone_state(mgr: KvManager) -> KvManager:
+    """An independent copy of ``mgr`` and of its requests (for checkpoints)."""
+    twin = mgr.clone()
+    table = _TABLES.get(mgr)
+    if table is not None and table.requests:
+        _TABLES[twin] = table.clone()
+    return twin
+
+
+def _restore(live: KvManager, snapshot: KvManager) -> None:
+    """Put ``snapshot``'s state into ``live`` in place, so holders of ``live`` see the rollback.
+
+    ``snapshot`` is a private clone made just before the command and is dropped afterwards.
+    """
+    state = vars(live)
+    state.clear()
+    state.update(vars(snapshot))
+
+
+# -- execution ----------------------------------------------------------------------------------
+
+
+def execute_request(mgr: KvManager, command: RequestCommand) -> MoveResult:
+    """Apply a request command atomically; raise CommandError with the state untouched."""
+    if isinstance(command, VisitCommand):
+        return visit(mgr, command.blocks)
+    table = requests_of(mgr)
+    if isinstance(command, NewRequest):
+        return _create(mgr, table, command)
+    req = table.get(command.name)
+    _check_state(req, command)
+    snapshot, saved = mgr.clone(), copy.deepcopy(req)
+    try:
+        return _ACTIONS[command.verb](mgr, req, command.amount)
+    except BaseException:
+        _restore(mgr, snapshot)
+        table.requests[req.name] = saved
+        raise
+
+
+def visit(mgr: KvManager, blocks: Sequence[int], parent: int | None = None) -> MoveResult:
+    """Use the chain ``blocks``, then release the entries it committed, tail-first.
+
+    ``returned`` is the number of entries the ``Use`` committed (fewer than the chain when G1
+    ran out of slots, or when G2 is enabled and the ``Use`` stopped on an offload).
+    """
+    out = MoveResult(0)
+    use = Use(tuple(blocks), parent=parent)
+    got = _apply(mgr, out, use)
+    if got.returned:
+        _apply(mgr, out, Deref(tuple(reversed(use.blocks[: got.returned]))))
+    out.returned = got.returned
+    return out
+
+
+def _create(mgr: KvManager, table: RequestTable, command: NewRequest) -> MoveResult:
+    if command.name in table.requests:
+        raise CommandError(f"request '{command.name}' already exists")
+    if command.source == "share":
+        other = table.get(command.other)
+        known = other.seq.tokens
+        if command.shared > len(known):
+            raise CommandError(
+                f"request '{command.other}' has {len(known)} tokens, fewer than the {command.shared} "
+                "to share"
+            )
+        rng = random.Random(f"kvtui:share:{command.name}")
+        own = [rng.getrandbits(32) for _ in range(command.length - command.shared)]
+        tokens: Sequence[int] = [*known[: command.shared], *own]
+    else:
+        tokens = command.tokens
+    try:
+        seq = ActiveSequence(tokens, MAX_OUTPUT, mgr.block_size, label=command.name)
+    except SequenceError as exc:
+        raise CommandError(f"req {command.name}: {exc}") from None
+    table.requests[command.name] = Request(command.name, seq, WAITING, str(command))
+    return MoveResult(1)
+
+
+_ALLOWED = {
+    "prefill": (WAITING, RUNNING),
+    "decode": (RUNNING,),
+    "preempt": (RUNNING,),
+    "resume": (PREEMPTED,),
+    "finish": (WAITING, RUNNING, PREEMPTED),
+}
+_HINT = {
+    ("prefill", PREEMPTED): "resume it",
+    ("decode", WAITING): "prefill it first",
+    ("decode", PREEMPTED): "resume it first",
+    ("preempt", WAITING): "it holds no blocks yet",
+    ("resume", WAITING): "prefill it",
+    ("resume", RUNNING): "it is not preempted",
+}
+
+
+def _check_state(req: Request, command: RequestAction) -> None:
+    verb = command.verb
+    if req.state not in _ALLOWED[verb]:
+        hint = _HINT.get((verb, req.state))
+        raise CommandError(
+            f"{verb} {req.name}: the request is {req.state}" + (f" ({hint})" if hint else "")
+        )
+    seq = req.seq
+    if verb == "prefill" and req.prefilled:
+        raise CommandError(
+            f"prefill {req.name}: all {len(seq)} tokens are already allocated (decode it)"
+        )
+    if verb == "decode" and not req.prefilled:
+        raise CommandError(
+            f"decode {req.name}: only {seq.num_allocated_tokens} of {len(seq)} tokens are "
+            "allocated (prefill the rest first)"
+        )
+
+
+def _prefill(mgr: KvManager, req: Request, chunk: int | None) -> MoveResult:
+    seq = req.seq
+    target = len(seq) if chunk is None else min(seq.num_allocated_tokens + chunk, len(seq))
+    return _allocate(mgr, req, target)
+
+
+def _resume(mgr: KvManager, req: Request, _: int | None) -> MoveResult:
+    return _allocate(mgr, req, len(req.seq))
+
+
+def _allocate(mgr: KvManager, req: Request, target: int) -> MoveResult:
+    """Upstream ``schedule_request``'s allocation: one Use, partial progress committed."""
+    seq = req.seq
+    out = MoveResult(0)
+    use = seq.prepare_allocation(target)
+    req.state = RUNNING
+    if use is None:  # the chunk ends inside an allocated block
+        seq.commit_allocation(target)
+        return out
+    bs = seq.block_size
+    prev_blocks = min(-(-seq.num_allocated_tokens // bs), len(seq.unique_blocks))
+    _check_partials_free(mgr, req, use)
+    got = _apply(mgr, out, use)
+    if got.returned == len(use.blocks):
+        seq.commit_allocation(target)
+    else:
+        seq.commit_allocation(min((prev_blocks + got.returned) * bs, target))
+    out.returned = got.returned
+    return out
+
+
+def _decode(mgr: KvManager, req: Request, count: int | None) -> MoveResult:
+    """Generate tokens; a new block's partial that gets no slot takes its token back and stops."""
+    seq = req.seq
+    out = MoveResult(0)
+    for _ in range(count or 1):
+        _, signals = seq.generate_token()
+        for move in signals:
+            if isinstance(move, Use):
+                _check_partials_free(mgr, req, move)
+            got = _apply(mgr, out, move)
+            if isinstance(move, Use) and got.returned == 0:
+                seq.pop()  # upstream: the Promote already sent stays
+                return out
+        seq.commit_allocation(len(seq))
+        out.returned += 1
+    return out
+
+
+def _preempt(mgr: KvManager, req: Request, _: int | None) -> MoveResult:
+    out = MoveResult(1)
+    for move in req.seq.reset_with_signal():
+        _apply(mgr, out, move)
+    req.state = PREEMPTED
+    req.preemptions += 1
+    return out
+
+
+def _finish(mgr: KvManager, req: Request, _: int | None) -> MoveResult:
+    out = MoveResult(1)
+    for move in req.seq.reset_with_signal():
+        _apply(mgr, out, move)
+    req.state = FINISHED
+    return out
+
+
+_ACTIONS: dict[str, Callable[[KvManager, Request, int | None], MoveResult]] = {
+    "prefill": _prefill,
+    "decode": _decode,
+    "preempt": _preempt,
+    "resume": _resume,
+    "finish": _finish,
+}
+
+
+def _check_partials_free(mgr: KvManager, req: Request, use: Use) -> None:
+    """A request's new partial must not already be held (e.g. typed by hand as ``use ~NAME``):
+    the manager would treat it as held and the request would share someone else's slot."""
+    for entry in use.blocks:
+        if isinstance(entry, Partial) and entry.name in mgr.partials:
+            raise CommandError(
+                f"request {req.name}: its partial block ~{entry.name} is already held by someone else"
+            )
+
+
+def _apply(mgr: KvManager, out: MoveResult, move: Move) -> MoveResult:
+    """Apply one expanded move through the manager and fold its result into ``out``."""
+    got = mgr.apply(move)
+    out.expanded.append((move, got))
+    out.events.extend(got.events)
+    out.stored.extend(got.stored)
+    out.evicted.extend(got.evicted)
+    out.warnings.extend(got.warnings)
+    out.blocked = out.blocked or got.blocked
+    return got
+
+
+# -- reading results ----------------------------------------------------------------------------
+
+
+def prefix_hit(move: Use, result: MoveResult) -> int:
+    """Leading full blocks of ``move`` that were resident in G1 before it (its prefix hit).
+
+    They are the leading committed entries the Use did not store: nothing is allocated, hence
+    nothing evicted, before the first miss, so this equals a lookup made just before the Use.
+    """
+    stored = set(result.stored)
+    hits = 0
+    for entry in move.blocks[: result.returned]:
+        if isinstance(entry, Partial) or entry in stored:
+            break
+        hits += 1
+    return hits
+
+
+def first_use(result: MoveResult) -> tuple[Use, MoveResult] | None:
+    """The first ``Use`` a request command expanded to, with its result."""
+    for move, got in result.expanded:
+        if isinstance(move, Use):
+            return move, got
+    return None
+
