@@ -57,8 +57,15 @@ def open_(
     eviction: Eviction | None = EVICTION_OPT,
     capacity: int | None = CAPACITY_OPT,
     resume: bool = typer.Option(False, "--resume", help="Reopen the last session (or the given journal)."),
+    trace_file: str | None = typer.Option(
+        None, "--trace", help="Play a Mooncake trace: one step per request (with --capacity, --limit)."
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="With --trace: the first N requests."),
 ) -> None:
-    """Open the live TUI on a script or preset, or resume a journaled session."""
+    """Open the live TUI on a script or preset, a request trace, or a journaled session."""
+    if trace_file is not None:
+        _open_trace(trace_file, eviction.value if eviction else "lineage", capacity, limit)
+        return
     if resume:
         from kvtui.engine.journal import latest_journal
         from kvtui.engine.journal import resume as resume_journal
@@ -78,6 +85,23 @@ def open_(
     from kvtui.presets import DEFAULT
 
     _open_tui(_load(script or DEFAULT), eviction.value if eviction else None, capacity)
+
+
+def _open_trace(file: str, eviction: str, capacity: int | None, limit: int | None) -> None:
+    from kvtui.engine.session import Session
+    from kvtui.engine.trace import load_trace, trace_script
+    from kvtui.tui.app import KvtuiApp
+
+    if not Path(file).is_file():
+        typer.echo(f"kvtui: no trace file {file!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        records = load_trace(file, limit)
+    except KvError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    script = trace_script(records, capacity, eviction, name=f"trace {Path(file).name}")
+    KvtuiApp(Session(script)).run()
 
 
 @app.command()

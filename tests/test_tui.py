@@ -324,3 +324,24 @@ async def test_hundred_thousand_slots_stay_legible() -> None:
         assert pool.border_subtitle == f"1 cell = {pool.slots_per_cell:,} slots"
         assert "cached 10000" in static_text(app, "#legend")
         assert RESET in app.snapshot.slots
+
+
+async def test_trace_playback_one_step_per_request(tmp_path: Path) -> None:
+    from kvtui.engine.session import Session
+    from kvtui.engine.trace import load_trace, trace_script
+
+    lines = [
+        '{"timestamp": 0, "input_length": 1024, "output_length": 1, "hash_ids": [1, 2]}',
+        '{"timestamp": 5, "input_length": 1500, "output_length": 1, "hash_ids": [1, 2, 3]}',
+    ]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    app = KvtuiApp(Session(trace_script(load_trace(path), 8)), journal=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await press(pilot, "right", "right")
+        snap = app.snapshot
+        assert snap.step == 2 and snap.total == 2
+        assert snap.order == (3, 2, 1)  # released tail-first after each request
+        assert snap.expansion and snap.expansion[0].startswith("use 1 2 3")
+        assert "⟶" in static_text(app, "#note")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from kvtui.engine.events import RouterEvent
+from kvtui.engine.labels import short_move
 from kvtui.engine.manager import KvManager, MoveResult
 from kvtui.engine.moves import Partial, Use
 from kvtui.engine.session import Session
@@ -56,6 +57,7 @@ class Snapshot:
     blocks: dict[int, BlockView]
     events: tuple[tuple[int, RouterEvent], ...]  # (step, event) for every event so far
     warnings: tuple[str, ...]
+    expansion: tuple[str, ...]  # the MoveBlocks a request command expanded to (short labels)
     returned: int | None
     g2: Any = None  # engine G2 view (plain data) when offload is enabled
     step_events: frozenset[int] = field(default_factory=frozenset)  # event ids of this step
@@ -194,6 +196,7 @@ def build_snapshot(session: Session, previous: Snapshot | None = None) -> Snapsh
         blocks=_block_views(mgr, order, reasons),
         events=events,
         warnings=tuple(last.warnings) if last else (),
+        expansion=tuple(f"{short_move(m)} → {r.returned}" for m, r in last.expanded) if last else (),
         returned=last.returned if last else None,
         g2=offload.view() if offload is not None else None,
         step_events=step_events,

@@ -11,7 +11,11 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
-VERBS = ("use ", "deref ", "promote ", "tick ", "tick next", "swapin ", "expect ")
+from kvtui.engine.request_commands import REQUEST_VERBS
+
+VERBS = ("use ", "deref ", "promote ", "tick ", "tick next", "swapin ", "expect ") + tuple(
+    f"{verb} " for verb in REQUEST_VERBS
+)
 
 
 class CommandSuggester(Suggester):

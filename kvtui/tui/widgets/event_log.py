@@ -15,6 +15,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from kvtui.engine.events import RouterEvent
+from kvtui.engine.labels import short
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import Snapshot
 
@@ -42,8 +43,8 @@ def _common(old: tuple[Pair, ...], new: tuple[Pair, ...]) -> int:
 
 
 def row_strip(step: int, event: RouterEvent, current: bool) -> Strip:
-    blocks = " ".join(map(str, event.blocks[:MAX_IDS])) + (" …" if len(event.blocks) > MAX_IDS else "")
-    parent = "none" if event.parent_hash is None else str(event.parent_hash)
+    blocks = " ".join(map(short, event.blocks[:MAX_IDS])) + (" …" if len(event.blocks) > MAX_IDS else "")
+    parent = "none" if event.parent_hash is None else short(event.parent_hash)
     if event.kind == "removed":
         parent = ""
     fields = (str(step), str(event.event_id), TIER.get(event.tier, event.tier), event.kind, parent)

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from kvtui.engine.labels import short
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import BlockView, Snapshot
 
@@ -29,7 +30,7 @@ def label_key(view: BlockView, victim: bool) -> tuple[object, ...]:
 def node_label(view: BlockView, victim: bool) -> Text:
     _, refs, tier, rank, _, flat, position = label_key(view, victim)
     text = Text()
-    text.append(f"{view.block}", style="bold")
+    text.append(short(view.block), style="bold")
     text.append(f" {view.state}", style=STATE_STYLE.get(view.state, ""))
     if refs:
         text.append(f" ×{refs}")

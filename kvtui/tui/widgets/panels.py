@@ -9,9 +9,17 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from kvtui.engine.labels import short
 from kvtui.tui.model import KIND_NAMES, Snapshot
 
 BAR = 12
+MAX_MOVES = 4
+
+
+def full_label(block: int) -> str:
+    """The full id, followed by its short label when the UI elsewhere shows a label."""
+    label = short(block)
+    return str(block) if label == str(block) else f"{block} ({label})"
 
 
 class StatusLine(Static):
@@ -33,6 +41,9 @@ class StatusLine(Static):
 class NoteBanner(Static):
     def show(self, snap: Snapshot) -> None:
         lines = list(snap.notes) + [f"warning: {w}" for w in snap.warnings]
+        if snap.expansion:
+            moves = snap.expansion[:MAX_MOVES] + (("…",) if len(snap.expansion) > MAX_MOVES else ())
+            lines.append(f"{snap.command}  ⟶  " + " · ".join(moves))
         self.display = bool(lines)
         self.update(Text("\n".join(lines)))
 
@@ -62,9 +73,9 @@ class DetailPanel(Static):
             self.update(table)
             return
         rows = [
-            ("block", str(view.block)),
+            ("block", full_label(view.block)),
             ("slot", "—" if view.slot is None else str(view.slot)),
-            ("parent", "none (root)" if view.parent is None else str(view.parent)),
+            ("parent", "none (root)" if view.parent is None else full_label(view.parent)),
             ("position", str(view.position)),
             ("state", view.state),
             ("refcount", str(view.refs)),
@@ -102,14 +113,14 @@ class G2Panel(Static):
             )
         if g2.pinned:
             head.append("\npinned (onboarding): ", style="dim")
-            head.append(" ".join(map(str, g2.pinned[:16])), style="bold")
+            head.append(" ".join(map(short, g2.pinned[:16])), style="bold")
         parts: list[Any] = [head]
         for link in ("offload", "onboard"):
             transfers = [t for t in g2.transfers if t.link == link]
             arrow = "G1→G2" if link == "offload" else "G2→G1"
             parts.append(Text(f"{link} {arrow}: {len(transfers)} in flight", style="bold"))
             for t in transfers:
-                line = Text(f" [{' '.join(map(str, t.blocks[:6]))}{' …' if len(t.blocks) > 6 else ''}] ")
+                line = Text(f" [{' '.join(map(short, t.blocks[:6]))}{' …' if len(t.blocks) > 6 else ''}] ")
                 line += progress_bar(t.fraction)
                 line.append(f" {t.fraction:4.0%} eta {t.eta_ms:g} ms")
                 parts.append(line)

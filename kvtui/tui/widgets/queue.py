@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from kvtui.engine.labels import short
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import Snapshot
 
@@ -32,9 +33,9 @@ class EvictionQueue(OptionList):
         for rank, (block, reason) in enumerate(shown, 1):
             text = Text()
             text.append(f"{rank:>3}. ", style="bold red" if rank == 1 else "dim")
-            text.append(f"{block}", style="bold white on red3" if rank == 1 else "bold")
-            short = reason.replace(", released at tick", " · tick")
-            text.append(f"  {short}", style="italic" if rank == 1 else "")
+            text.append(short(block), style="bold white on red3" if rank == 1 else "bold")
+            why = reason.replace(", released at tick", " · tick")
+            text.append(f"  {why}", style="italic" if rank == 1 else "")
             options.append(Option(text, id=str(block)))
         if len(snap.order) > SHOWN:
             options.append(
