@@ -16,7 +16,7 @@ import struct
 
 import xxhash
 
-from kvtui.engine.moves import BlockRef, Deref, Move, Partial, Use
+from kvtui.engine.moves import BlockRef, Move, Partial, format_move
 
 SHORT_LIMIT = 1_000_000
 """Ids below this are shown in full."""
@@ -42,10 +42,4 @@ def short_ids(blocks: list[int] | tuple[int, ...]) -> str:
 
 def short_move(move: Move) -> str:
     """A move in the command language with short labels (display only: it does not re-parse)."""
-    if isinstance(move, Use):
-        text = "use " + " ".join(map(short_ref, move.blocks))
-        return text + (f" parent={short(move.parent)}" if move.parent is not None else "")
-    if isinstance(move, Deref):
-        return "deref " + " ".join(map(short_ref, move.blocks))
-    text = f"promote ~{move.partial} {short(move.block)}"
-    return text + (f" parent={short(move.parent)}" if move.parent is not None else "")
+    return format_move(move, short)

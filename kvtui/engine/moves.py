@@ -7,6 +7,7 @@ has already seen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -52,16 +53,16 @@ class Promote:
 Move = Use | Deref | Promote
 
 
-def format_ref(ref: BlockRef) -> str:
-    return str(ref)
+def format_move(move: Move, name: Callable[[int], str] = str) -> str:
+    """Render a move in the command language (SPEC §8); `name` formats full ids (labels)."""
 
+    def ref(entry: BlockRef) -> str:
+        return str(entry) if isinstance(entry, Partial) else name(entry)
 
-def format_move(move: Move) -> str:
-    """Render a move in the command language (SPEC §8)."""
     if isinstance(move, Use):
-        text = "use " + " ".join(map(format_ref, move.blocks))
-        return text + (f" parent={move.parent}" if move.parent is not None else "")
+        text = "use " + " ".join(map(ref, move.blocks))
+        return text + (f" parent={name(move.parent)}" if move.parent is not None else "")
     if isinstance(move, Deref):
-        return "deref " + " ".join(map(format_ref, move.blocks))
-    text = f"promote ~{move.partial} {move.block}"
-    return text + (f" parent={move.parent}" if move.parent is not None else "")
+        return "deref " + " ".join(map(ref, move.blocks))
+    text = f"promote ~{move.partial} {name(move.block)}"
+    return text + (f" parent={name(move.parent)}" if move.parent is not None else "")

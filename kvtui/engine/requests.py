@@ -269,21 +269,22 @@ def _decode(mgr: KvManager, req: Request, count: int | None) -> MoveResult:
     return out
 
 
-def _preempt(mgr: KvManager, req: Request, _: int | None) -> MoveResult:
+def _release(mgr: KvManager, req: Request, state: str) -> MoveResult:
+    """Deref every held block tail-first (the ids are kept) and move the request to `state`."""
     out = MoveResult(1)
     for move in req.seq.reset_with_signal():
         _apply(mgr, out, move)
-    req.state = PREEMPTED
-    req.preemptions += 1
+    req.state = state
     return out
+
+
+def _preempt(mgr: KvManager, req: Request, _: int | None) -> MoveResult:
+    req.preemptions += 1
+    return _release(mgr, req, PREEMPTED)
 
 
 def _finish(mgr: KvManager, req: Request, _: int | None) -> MoveResult:
-    out = MoveResult(1)
-    for move in req.seq.reset_with_signal():
-        _apply(mgr, out, move)
-    req.state = FINISHED
-    return out
+    return _release(mgr, req, FINISHED)
 
 
 _ACTIONS: dict[str, Callable[[KvManager, Request, int | None], MoveResult]] = {
