@@ -243,3 +243,79 @@ def test_eviction_emits_exact_removed_event() -> None:
     assert len(removed_blocks) == 1
     assert removed_blocks[0] in (10, 11)
     assert sum(e.kind == "stored" for e in events) == 1
+
+
+# -- seed tests that drive the manager through ActiveSequence (kvtui.engine.sequence) -----------
+
+
+def test_prefill_cost_no_overlap_with_sequence() -> None:
+    from kvtui.engine.sequence import ActiveSequence
+
+    seq = ActiveSequence(list(range(35)), 10, 16)
+    d = Driver(10)
+    cost = d.mgr.prefill_cost(list(seq.full_block_ids()))
+    assert cost.new_blocks == len(seq.full_block_ids()) == 2  # + the partial: 3 unique blocks
+    assert cost.cached_blocks == 0
+
+
+def test_chunked_prefill_parent_hash_with_sequence() -> None:
+    from kvtui.engine.sequence import ActiveSequence
+
+    seq = ActiveSequence(list(range(512)), 100, 64)
+    d = Driver(256, block_size=64)
+    for cumulative in (256, 512):
+        signal = seq.prepare_allocation(cumulative)
+        assert signal is not None
+        d.mgr.apply(signal)
+        seq.commit_allocation(cumulative)
+    first, second = d.drain()
+    assert first.parent_hash is None
+    assert second.parent_hash == seq.unique_blocks[3]
+
+
+def test_repreempt_after_partial_recompute_only_frees_reallocated_blocks() -> None:
+    from kvtui.engine.sequence import ActiveSequence
+
+    seq = ActiveSequence(list(range(6)), 16, 4)
+    d = Driver(16, block_size=4)
+    signal = seq.take_creation_signal()
+    assert signal is not None
+    assert d.mgr.apply(signal).returned == 2
+    for _ in range(3):
+        for move in seq.generate():
+            d.mgr.apply(move)
+        if seq.generated_tokens < seq.max_output_tokens:
+            seq.commit_allocation(len(seq))
+    assert d.mgr.num_active_blocks == 3
+    for move in seq.reset_with_signal():
+        d.mgr.apply(move)
+    assert d.mgr.num_active_blocks == 0
+    prompt_only = seq.prepare_allocation(seq.num_input_tokens)
+    assert prompt_only is not None
+    assert d.mgr.apply(prompt_only).returned == 2
+    seq.commit_allocation(seq.num_input_tokens)
+    assert d.mgr.num_active_blocks == 2
+    for move in seq.reset_with_signal():
+        d.mgr.apply(move)
+    assert d.mgr.num_active_blocks == 0
+
+
+def test_random_plh_stable_across_preempt_retry() -> None:
+    from kvtui.engine.sequence import ActiveSequence
+
+    seq = ActiveSequence(list(range(64)), 100, 16, enable_prefix_caching=False)
+    d = Driver(8, block_size=16)
+    signal = seq.take_creation_signal()
+    assert signal is not None
+    assert d.mgr.apply(signal).returned == 4
+    assert d.mgr.num_active_blocks == 4
+    for move in seq.reset_with_signal():
+        d.mgr.apply(move)
+    assert d.mgr.num_active_blocks == 0
+    assert d.mgr.num_inactive_blocks == 4
+    signal = seq.take_creation_signal()
+    assert signal is not None
+    assert d.mgr.apply(signal).returned == 4
+    assert d.mgr.num_active_blocks == 4
+    assert d.mgr.num_inactive_blocks == 0
+    assert sum(e.kind == "stored" for e in d.drain()) == 1
