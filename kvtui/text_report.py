@@ -64,7 +64,25 @@ def _print_pools(session: Session, console: Console) -> None:
     console.print(f"  active blocks: {active or '—'}")
     order = mgr.eviction_order()
     console.print(f"  eviction order (next victim first): {short_ids(order) or '—'}")
+    _print_g2(session, console)
     _print_requests(session, console)
+
+
+def _print_g2(session: Session, console: Console) -> None:
+    """G2 residents in eviction order, pinned blocks and transfers still in flight."""
+    view = session.manager.g2_view()
+    if view is None:
+        return
+    used = len(view.evictable) + view.active
+    console.print(
+        f"[bold]G2[/] {used}/{view.capacity} slots · evictable (next victim first): "
+        f"{short_ids(view.evictable) or '—'} · pinned: {short_ids(view.pinned) or '—'}"
+    )
+    for t in view.transfers:
+        console.print(
+            f"  {t.link} [{short_ids(t.blocks)}] {t.nbytes:,} bytes, started {t.started_ms:g} ms, "
+            f"{t.fraction:.0%} done, eta {t.eta_ms:g} ms"
+        )
 
 
 def _expansion(result: MoveResult) -> str:

@@ -371,7 +371,8 @@ def test_json_unparsable_step(tmp_path: Path) -> None:
     result = invoke("run", str(path), "--json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
-    message = "unknown command 'frob' (expected one of use, deref, promote, tick, swapin, expect) at column 1"
+    verbs = "use, deref, promote, tick, swapin, expect, req, prefill, decode, preempt, resume, finish, visit"
+    message = f"unknown command 'frob' (expected one of {verbs}) at column 1"
     assert report["error"] == {"step": 3, "line": 6, "message": message}
     assert len(report["results"]) == 2
     assert result.stderr == f"{path}:6: {message}\n"

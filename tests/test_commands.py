@@ -25,7 +25,7 @@ from kvtui.engine.commands import (
 from kvtui.engine.errors import ParseError
 from kvtui.engine.moves import Deref, Partial, Promote, Use
 
-VERBS = "use, deref, promote, tick, swapin, expect"
+VERBS = "use, deref, promote, tick, swapin, expect, req, prefill, decode, preempt, resume, finish, visit"
 FORMS = (
     "returned, stored, removed, inactive, active, partials, pools, warnings, clock, "
     "g2, pinned, host_stored, host_removed, transfers, eta"

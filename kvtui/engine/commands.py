@@ -177,7 +177,7 @@ def parse(text: str) -> Command:
         return _expect(text, args)
     if verb.text in REQUEST_VERBS:  # kvtui's request commands (kvtui.engine.request_commands)
         return parse_request(text)
-    raise _err(f"unknown command '{verb.text}' (expected one of {', '.join(VERBS)})", verb)
+    raise _err(f"unknown command '{verb.text}' (expected one of {', '.join(VERBS + REQUEST_VERBS)})", verb)
 
 
 def _promote(text: str, args: list[_Token]) -> Promote:
@@ -257,9 +257,7 @@ def _expect_stored(rest: list[_Token], canonical: str) -> ExpectCommand:
             parent = None if tok.text == "parent=none" else _parent(tok)
         else:
             blocks.append(_block_id(tok))
-    return ExpectCommand(
-        "stored", blocks=tuple(blocks), parent=parent, parent_given=given, text=canonical
-    )
+    return ExpectCommand("stored", blocks=tuple(blocks), parent=parent, parent_given=given, text=canonical)
 
 
 def _block_ref_count(tok: _Token) -> tuple[int, int]:
