@@ -65,8 +65,9 @@ class Session:
         self.name = script.name
         self.description = script.description
         self.config = script.config
-        self.intro = script.intro
-        self.steps = script.steps
+        # Own copies: typed commands and expects change the steps, never the caller's script.
+        self.intro = _own(script.intro)
+        self.steps = [_own(step) for step in script.steps]
         self.journal = journal
         self.cursor = 0
         self.manager = KvManager.from_config(self.config)
@@ -235,6 +236,10 @@ class Session:
             self.interval *= 2
             for stale in [c for c in self.checkpoints if c % self.interval]:
                 del self.checkpoints[stale]
+
+
+def _own(step: Step) -> Step:
+    return dataclasses.replace(step, notes=list(step.notes), checks=list(step.checks))
 
 
 def sandbox(config: Config, name: str = "sandbox") -> Session:
