@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kvtui.engine.config import Config, OffloadConfig
 from kvtui.engine.errors import (
@@ -29,6 +29,9 @@ from kvtui.engine.eviction import BACKENDS
 from kvtui.engine.moves import BlockRef, Deref, Move, Partial, Promote, Use
 from kvtui.engine.offload import Completed, Evicted, G2Event, G2View, OffloadEngine, SwapIn
 from kvtui.engine.pool import QUARANTINED, RESERVED, BlockPool
+
+if TYPE_CHECKING:
+    from kvtui.engine.requests import RequestTable
 
 MAX_ID = 2**64 - 1
 
@@ -100,6 +103,9 @@ class KvManager:
         self.clock_ms = 0.0
         self.offload = offload
         self.offload_engine = OffloadEngine(offload) if offload is not None else None
+        # Requests driving this manager (kvtui.engine.requests), created on first use. Owned here
+        # so clone() copies them with the blocks: checkpoints and rollbacks restore both.
+        self.requests: RequestTable | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> KvManager:
@@ -606,7 +612,16 @@ class KvManager:
         twin.next_event_id = self.next_event_id
         twin.clock_ms, twin.offload = self.clock_ms, self.offload
         twin.offload_engine = self.offload_engine.clone() if self.offload_engine else None
+        twin.requests = self.requests.clone() if self.requests is not None else None
         return twin
+
+    def restore(self, snapshot: KvManager) -> None:
+        """Become `snapshot` (a private clone) in place: the rollback of a multi-move command.
+
+        In place, so everyone holding this manager sees the rollback.
+        """
+        vars(self).clear()
+        vars(self).update(vars(snapshot))
 
     def dump(self) -> dict[str, Any]:
         """Every piece of state, for exact before/after comparisons in tests."""

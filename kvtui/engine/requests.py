@@ -1,11 +1,10 @@
 """Requests: named ``ActiveSequence`` s driven by typed commands, expanded to MoveBlocks.
 
 Where the state lives
-    The request registry (:class:`RequestTable`) belongs to a :class:`KvManager`: it is kept in
-    a side table keyed by the manager object (:func:`requests_of`), so every path that applies
-    commands to a manager sees the manager's requests, and :func:`clone_state` copies a manager
-    *with* its requests. The session clones through it for its checkpoints, so stepping back,
-    jumping and replaying restore requests exactly like blocks. Journals need nothing extra: a
+    The request registry (:class:`RequestTable`) belongs to a :class:`KvManager` (its
+    ``requests`` attribute, see :func:`requests_of`), and ``KvManager.clone`` copies it with the
+    blocks. The session's checkpoints are such clones, so stepping back, jumping and replaying
+    restore requests exactly like blocks. Journals need nothing extra: a
     typed request command is a step, re-parsed and re-applied on resume.
 
 How a command applies
@@ -17,10 +16,10 @@ How a command applies
     aggregates their events, stored/evicted blocks and warnings.
 
 Atomicity
-    Before the first move, the manager is cloned and the request is copied. If any move is
+    Before the first move, the manager is cloned (its requests with it). If any move is
     rejected (a :class:`~kvtui.engine.errors.KvError`, e.g. a block dereffed by hand meanwhile)
-    or anything else goes wrong, the manager is restored in place from the clone and the
-    request from its copy, and the error propagates: the state is exactly as before, events and
+    or anything else goes wrong, the manager is restored in place from the clone, requests
+    included, and the error propagates: the state is exactly as before, events and
     event ids included. Running out of capacity is not an error: like upstream's scheduler, a
     prefill commits the blocks the ``Use`` got (``returned`` says how many) and a decode whose
     new partial gets no slot takes its token back (``ActiveSequence.pop``); the command
@@ -40,7 +39,6 @@ import copy
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from weakref import WeakKeyDictionary
 
 from kvtui.engine.errors import CommandError
 from kvtui.engine.manager import KvManager, MoveResult
@@ -94,34 +92,11 @@ class RequestTable:
         return len(self.requests)
 
 
-_TABLES: WeakKeyDictionary[KvManager, RequestTable] = WeakKeyDictionary()
-
-
 def requests_of(mgr: KvManager) -> RequestTable:
-    """The request registry of ``mgr`` (empty until a request is created)."""
-    table = _TABLES.get(mgr)
-    if table is None:
-        table = _TABLES[mgr] = RequestTable()
-    return table
-
-
-def clone_state(mgr: KvManager) -> KvManager:
-    """An independent copy of ``mgr`` and of its requests (for checkpoints)."""
-    twin = mgr.clone()
-    table = _TABLES.get(mgr)
-    if table is not None and table.requests:
-        _TABLES[twin] = table.clone()
-    return twin
-
-
-def _restore(live: KvManager, snapshot: KvManager) -> None:
-    """Put ``snapshot``'s state into ``live`` in place, so holders of ``live`` see the rollback.
-
-    ``snapshot`` is a private clone made just before the command and is dropped afterwards.
-    """
-    state = vars(live)
-    state.clear()
-    state.update(vars(snapshot))
+    """The request registry of ``mgr`` (created empty on first use)."""
+    if mgr.requests is None:
+        mgr.requests = RequestTable()
+    return mgr.requests
 
 
 # -- execution ----------------------------------------------------------------------------------
@@ -136,12 +111,11 @@ def execute_request(mgr: KvManager, command: RequestCommand) -> MoveResult:
         return _create(mgr, table, command)
     req = table.get(command.name)
     _check_state(req, command)
-    snapshot, saved = mgr.clone(), copy.deepcopy(req)
+    snapshot = mgr.clone()  # blocks and requests: the rollback restores both
     try:
         return _ACTIONS[command.verb](mgr, req, command.amount)
     except BaseException:
-        _restore(mgr, snapshot)
-        table.requests[req.name] = saved
+        mgr.restore(snapshot)
         raise
 
 

@@ -28,7 +28,7 @@ from kvtui.engine.expect import ExpectFailure, check
 from kvtui.engine.journal import Journal
 from kvtui.engine.manager import KvManager, MoveResult
 from kvtui.engine.request_commands import REQUEST_COMMAND_TYPES
-from kvtui.engine.requests import clone_state, execute_request
+from kvtui.engine.requests import execute_request
 from kvtui.engine.script import Check, Script, Step, make_step
 
 FIRST_INTERVAL = 32
@@ -77,8 +77,7 @@ class Session:
         self.interval = FIRST_INTERVAL
         self.keep_checkpoints = checkpoints  # a one-way headless run never goes back
         self.max_checkpoints = max(16, min(MAX_CHECKPOINTS, CHECKPOINT_SLOT_BUDGET // self.config.capacity))
-        # clone_state: a checkpoint copies the manager with its requests (kvtui.engine.requests)
-        self.checkpoints: dict[int, KvManager] = {0: clone_state(self.manager)}
+        self.checkpoints: dict[int, KvManager] = {0: self.manager.clone()}
 
     @classmethod
     def from_script(
@@ -157,7 +156,7 @@ class Session:
         target = max(0, min(target, len(self.steps)))
         base = max(c for c in self.checkpoints if c <= min(target, len(self.results)))
         if target < self.cursor or base > self.cursor:
-            self.manager = clone_state(self.checkpoints[base])
+            self.manager = self.checkpoints[base].clone()
             self.cursor = base
         while self.cursor < target:
             self.forward(check_expects=False)
@@ -226,7 +225,7 @@ class Session:
     def _maybe_checkpoint(self) -> None:
         if not self.keep_checkpoints or self.cursor % self.interval or self.cursor in self.checkpoints:
             return
-        self.checkpoints[self.cursor] = clone_state(self.manager)
+        self.checkpoints[self.cursor] = self.manager.clone()
         # Checkpoints are long-lived and hold no reference cycles: moving them (and everything
         # else alive now) out of the cyclic collector's generations stops full collections from
         # rescanning them, which otherwise put ~100 ms pauses into jumps. Refcounting still
