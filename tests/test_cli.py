@@ -460,3 +460,35 @@ def test_installed_entry_point_runs_headless(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["error"]["line"] == 5
     assert proc.stderr == f"{path}:5: bad block id 'x' (a non-negative decimal integer) at column 5\n"
+
+
+# -- the TUI commands: argument errors are caught before Textual starts -------------------------
+
+
+def test_open_unknown_script_is_a_usage_error() -> None:
+    result = invoke("open", "no-such-preset")
+    assert result.exit_code == 2
+    assert "no script file or preset named 'no-such-preset'" in result.stderr
+
+
+def test_open_resume_without_journal_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KVTUI_STATE_DIR", str(tmp_path / "empty"))
+    result = invoke("open", "--resume")
+    assert result.exit_code == 2
+    assert "no journal to resume" in result.stderr
+
+
+def test_open_resume_of_a_bad_journal_is_a_script_error(tmp_path: Path) -> None:
+    bad = tmp_path / "j.jsonl"
+    bad.write_text('{"not": "a journal"}\n')
+    result = invoke("open", "--resume", str(bad))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"{bad}:1: not a kvtui journal"
+
+
+def test_open_trace_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = invoke("open", "--trace", str(tmp_path / "none.jsonl"))
+    assert result.exit_code == 2
+    assert "no trace file" in result.stderr
