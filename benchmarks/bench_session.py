@@ -98,11 +98,25 @@ def bench_jumps(steps: int = 10_000, capacity: int = 4096, samples: int = 200) -
         )
 
 
+def bench_long_commands(blocks: int = 200_000) -> None:
+    """One `use` and one `deref` of a long chain: per-block work must stay O(1) / O(log n)."""
+    chain = list(map(str, range(blocks)))
+    lines = ["use " + " ".join(chain), "deref " + " ".join(reversed(chain))]
+    session = session_for(lines, 1_000_000, "lineage", checkpoints=False)
+    for name in ("use", "deref"):
+        start = time.perf_counter()
+        session.forward()
+        took = time.perf_counter() - start
+        print(f"long command: {name} of {blocks:,} blocks at capacity 1,000,000 in {took:.2f} s"
+              f" ({blocks / took:,.0f} block ops/s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000, help="steps of the throughput session")
     args = parser.parse_args()
     bench_throughput(args.steps)
+    bench_long_commands()
     bench_jumps()
 
 

@@ -238,7 +238,8 @@ class KvManager:
             self._offload(result, victims)
         else:
             self._publish_removed(result, result.evicted)
-        again = [b for b in result.stored if b in set(result.evicted)]
+        evicted = set(result.evicted)
+        again = [b for b in result.stored if b in evicted]
         for block in again:
             result.warnings.append(
                 f"block {block} was evicted and stored again in the same use: upstream "
@@ -333,13 +334,15 @@ class KvManager:
         if not move.blocks:
             raise EmptyCommandError("use needs at least one block")
         fulls: list[int] = []
+        seen: set[int] = set()
         for entry in move.blocks:
             if isinstance(entry, Partial):
                 self._check_partial_name(entry.name)
                 continue
             _check_id(entry)
-            if entry in fulls:
+            if entry in seen:
                 raise DuplicateBlockError(f"block {entry} appears twice in one use")
+            seen.add(entry)
             fulls.append(entry)
         if move.token_hashes is not None and len(move.token_hashes) != len(fulls):
             raise CommandError(
