@@ -65,8 +65,7 @@ class MultiLruIndex:
 
     def describe(self, block: int) -> str:
         tier = self._tier_of[block]
-        rank = list(self._tiers[tier]).index(block)
-        return f"tier {tier} ({TIER_NAMES[tier]}), #{rank + 1} oldest in tier"
+        return f"tier {tier} ({TIER_NAMES[tier]}), oldest in tier first"
 
     def clone(self) -> MultiLruIndex:
         twin = MultiLruIndex.__new__(MultiLruIndex)
