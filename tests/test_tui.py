@@ -145,7 +145,7 @@ async def test_clicking_a_pool_cell_selects_its_block() -> None:
         await ready(pilot)
         await press(pilot, "right")
         pool = app.query_one(PoolMap)
-        await pilot.click(PoolMap, offset=(5, 0))  # second 4-wide cell: slot 1
+        await pilot.click(PoolMap, offset=(10, 0))  # second 9-wide cell: slot 1
         await pilot.pause()
         assert app.selected == (2, 1)
         assert pool.selected_slot == 1

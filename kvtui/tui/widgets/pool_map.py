@@ -13,6 +13,7 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from kvtui.engine.labels import short
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import ACTIVE, INACTIVE, KIND_NAMES, PARTIAL, QUARANTINED, RESERVED, RESET, Snapshot
 
@@ -36,18 +37,26 @@ GLYPHS = " ▁▂▃▄▅▆▇█"
 IMPORTANCE = (QUARANTINED, RESERVED, PARTIAL, ACTIVE, INACTIVE)
 
 
+WIDE = 9  # wide cells also name the block they hold
+
+
 def cell_text(snap: Snapshot, slot: int, width: int) -> str:
-    """Short text for one slot: eviction rank, refcount or a mark."""
+    """Short text for one slot: eviction rank or refcount (and the block id in wide cells)."""
     kind = snap.slots[slot]
     ref = snap.owner.get(slot)
-    if kind == INACTIVE and isinstance(ref, int):
-        view = snap.blocks.get(ref)
-        text = str(view.rank) if view and view.rank else "c"
-    elif kind == ACTIVE and isinstance(ref, int):
-        view = snap.blocks.get(ref)
-        text = f"×{view.refs}" if view else "a"
+    view = snap.blocks.get(ref) if isinstance(ref, int) else None
+    if kind == INACTIVE:
+        mark = f"#{view.rank}" if view and view.rank else "c"
+    elif kind == ACTIVE:
+        mark = f"×{view.refs}" if view else "a"
     else:
-        text = {RESET: "·", PARTIAL: "~", QUARANTINED: "⇢", RESERVED: "⇠"}.get(kind, "?")
+        mark = {RESET: "·", PARTIAL: "~", QUARANTINED: "⇢", RESERVED: "⇠"}.get(kind, "?")
+    if width >= WIDE and isinstance(ref, int) and kind in (INACTIVE, ACTIVE):
+        text = f"{short(ref)} {mark}"
+    elif width >= WIDE and isinstance(ref, str):
+        text = f"~{ref}"
+    else:
+        text = mark
     return text[: width - 1].center(width - 1) + " "
 
 
@@ -96,7 +105,7 @@ class PoolMap(Widget, can_focus=True):
         capacity = self.snap.capacity if self.snap else 1
         width = max(width, 4)
         height = max(height, 1)
-        for cell in (4, 3, 2):
+        for cell in (WIDE, 4, 3, 2):
             per_row = width // cell
             if per_row * height >= capacity:
                 return cell, per_row, 1
