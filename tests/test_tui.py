@@ -136,6 +136,8 @@ async def test_selection_propagates_to_every_view() -> None:
         tree = app.query_one(LineageTree)
         assert tree.cursor_node is not None and tree.cursor_node.data == 3
         assert app.query_one(EvictionQueue).highlighted == 1  # 3 is the second victim
+        log = app.query_one(EventLog)
+        assert log.selected == 3 and log.marked_rows() == 1  # stored [0 1 2 3 4]
         del text
 
 
@@ -345,3 +347,14 @@ async def test_trace_playback_one_step_per_request(tmp_path: Path) -> None:
         assert snap.order == (3, 2, 1)  # released tail-first after each request
         assert snap.expansion and snap.expansion[0].startswith("use 1 2 3")
         assert "⟶" in static_text(app, "#note")
+
+
+async def test_clicking_an_event_selects_its_first_block() -> None:
+    app = preset_app("lineage-leaf-first")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await press(pilot, "right", "right")
+        await pilot.click(EventLog, offset=(2, 2))  # header, then row 1 (stored 0 1 2 3 4), row 2
+        await pilot.pause()
+        assert app.selected[0] == 5  # row 2: stored [5 6]
+        assert app.query_one(EventLog).marked_rows() == 1

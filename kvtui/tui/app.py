@@ -218,6 +218,7 @@ class KvtuiApp(App[None]):
         if pool.selected_slot != slot:
             pool.select_slot(slot)
         self.query_one(DetailPanel).show(self.snapshot, block, slot)
+        self.query_one(EventLog).select_block(block)
         if follow:
             self.query_one(LineageTree).select_block(block)
             self.query_one(EvictionQueue).select_block(block)

@@ -28,6 +28,7 @@ Pair = tuple[int, RouterEvent]
 HEAD_STYLE = Style(bold=True, color="grey85", bgcolor="grey23")
 CURRENT = Style(bold=True, reverse=True)
 KIND = {"stored": Style(color="green3"), "removed": Style(color="red1")}
+SELECTED = Style(color="yellow", bold=True)
 
 
 def _keep(event: RouterEvent, mode: str) -> bool:
@@ -42,7 +43,8 @@ def _common(old: tuple[Pair, ...], new: tuple[Pair, ...]) -> int:
     return 0
 
 
-def row_strip(step: int, event: RouterEvent, current: bool) -> Strip:
+def row_strip(step: int, event: RouterEvent, current: bool, selected: int | None = None) -> Strip:
+    """One event row; the current step's rows are reversed, the selected block is marked."""
     blocks = " ".join(map(short, event.blocks[:MAX_IDS])) + (" …" if len(event.blocks) > MAX_IDS else "")
     parent = "none" if event.parent_hash is None else short(event.parent_hash)
     if event.kind == "removed":
@@ -53,6 +55,8 @@ def row_strip(step: int, event: RouterEvent, current: bool) -> Strip:
         Segment(text[: width - 1].ljust(width), base + KIND[event.kind] if n == 3 else base)
         for n, (text, width) in enumerate(zip(fields, WIDTHS, strict=True))
     ]
+    if selected is not None and (selected in event.blocks or selected == event.parent_hash):
+        segments[0] = Segment("▶" + segments[0].text[:-1], base + SELECTED)
     segments.append(Segment(blocks, base))
     return Strip(segments)
 
@@ -67,6 +71,23 @@ class EventLog(ScrollView, can_focus=True):
         self._rows: list[tuple[int, Pair]] = []  # (index in _events, pair) per shown row
         self._strips: list[Strip] = []
         self._current: frozenset[int] = frozenset()
+        self.selected: int | None = None
+
+    def select_block(self, block: int | None) -> None:
+        """Mark the rows that mention `block` (as a stored/removed block or a parent)."""
+        if block == self.selected:
+            return
+        old, self.selected = self.selected, block
+        for n, (_, (step, event)) in enumerate(self._rows):
+            touched = {old, block} & ({*event.blocks} | {event.parent_hash})
+            if touched - {None}:
+                self._strips[n] = row_strip(step, event, event.event_id in self._current, block)
+        self.refresh()
+
+    def marked_rows(self) -> int:
+        """How many rows mention the selected block (for tests)."""
+        block = self.selected
+        return sum(1 for _, (_, e) in self._rows if block in e.blocks or block == e.parent_hash)
 
     @property
     def row_count(self) -> int:
@@ -87,7 +108,8 @@ class EventLog(ScrollView, can_focus=True):
             step, event = new[index]
             if _keep(event, self.mode):
                 self._rows.append((index, (step, event)))
-                self._strips.append(row_strip(step, event, event.event_id in snap.step_events))
+                current = event.event_id in snap.step_events
+                self._strips.append(row_strip(step, event, current, self.selected))
         self._events = new
         self._restyle(snap.step_events)
         self.virtual_size = Size(self.size.width, len(self._strips) + 1)
@@ -101,7 +123,7 @@ class EventLog(ScrollView, can_focus=True):
             for n in range(len(self._rows) - 1, max(-1, len(self._rows) - 257), -1):
                 step, event = self._rows[n][1]
                 if event.event_id in changed:
-                    self._strips[n] = row_strip(step, event, event.event_id in current)
+                    self._strips[n] = row_strip(step, event, event.event_id in current, self.selected)
         self._current = current
 
     def render_line(self, y: int) -> Strip:
