@@ -77,9 +77,9 @@ def test_creation_signal_allocates_everything_once() -> None:
     assert seq.take_creation_signal() is None
 
 
-def test_new_with_signal() -> None:
-    seq, signal = ActiveSequence.new_with_signal(list(range(1, 9)), 1, 4, label="x")
-    assert signal == Use((S0, S1), token_hashes=(B0, B1))
+def test_creation_signal_allocates_the_whole_prompt() -> None:
+    seq = ActiveSequence(list(range(1, 9)), 1, 4, label="x")
+    assert seq.take_creation_signal() == Use((S0, S1), token_hashes=(B0, B1))
     assert seq.num_allocated_tokens == 8
 
 

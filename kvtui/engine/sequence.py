@@ -119,34 +119,6 @@ class ActiveSequence:
         if len(tokens) % bs:
             self._blocks.append(self._new_partial())
 
-    @classmethod
-    def new_with_signal(
-        cls,
-        tokens: Sequence[int],
-        max_output_tokens: int,
-        block_size: int | None = DEFAULT_BLOCK_SIZE,
-        enable_prefix_caching: bool = True,
-        *,
-        label: str = "req",
-        output_tokens: Sequence[int] | None = None,
-        rng: random.Random | None = None,
-        salt: int = SALT_HASH,
-        chain_seed: int = CHAIN_SEED,
-    ) -> tuple[ActiveSequence, Use | None]:
-        """Build a sequence and take its creation signal (allocate the whole prompt at once)."""
-        seq = cls(
-            tokens,
-            max_output_tokens,
-            block_size,
-            enable_prefix_caching,
-            label=label,
-            output_tokens=output_tokens,
-            rng=rng,
-            salt=salt,
-            chain_seed=chain_seed,
-        )
-        return seq, seq.take_creation_signal()
-
     # ----------------------------------------------------------------- inspection
 
     def __len__(self) -> int:
