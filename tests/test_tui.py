@@ -358,3 +358,14 @@ async def test_clicking_an_event_selects_its_first_block() -> None:
         await pilot.pause()
         assert app.selected[0] == 5  # row 2: stored [5 6]
         assert app.query_one(EventLog).marked_rows() == 1
+
+
+async def test_escape_cancels_the_jump_dialog() -> None:
+    app = preset_app("lineage-leaf-first")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await press(pilot, "g")
+        assert type(app.screen).__name__ == "JumpScreen"
+        await press(pilot, "escape")
+        assert type(app.screen).__name__ == "Screen"
+        assert app.snapshot.step == 0

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
+
+T = TypeVar("T")
 
 HELP = """\
 # kvtui help
@@ -61,9 +65,17 @@ class HelpScreen(ModalScreen[None]):
             yield Markdown(HELP)
 
 
-class JumpScreen(ModalScreen[int | None]):
+class Dialog(ModalScreen[T]):
+    """A modal that escape cancels (dismissed with None)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class JumpScreen(Dialog[int | None]):
     AUTO_FOCUS = "Input"
-    BINDINGS = [Binding("escape", "dismiss", "Cancel", id="jump.cancel")]
     DEFAULT_CSS = """
     JumpScreen { align: center middle; }
     JumpScreen > Vertical {
@@ -83,16 +95,11 @@ class JumpScreen(ModalScreen[int | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(int(event.value) if event.value.strip().lstrip("-").isdigit() else None)
 
-    def action_dismiss(self, result: int | None = None) -> None:  # type: ignore[override]
-        self.dismiss(None)
 
-
-class PickScreen(ModalScreen[str | None]):
+class PickScreen(Dialog[str | None]):
     """Choose one of several named options (presets, eviction backends)."""
 
     AUTO_FOCUS = "OptionList"
-
-    BINDINGS = [Binding("escape", "dismiss", "Cancel", id="pick.cancel")]
     DEFAULT_CSS = """
     PickScreen { align: center middle; }
     PickScreen > Vertical {
@@ -114,6 +121,3 @@ class PickScreen(ModalScreen[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
-
-    def action_dismiss(self, result: str | None = None) -> None:  # type: ignore[override]
-        self.dismiss(None)
