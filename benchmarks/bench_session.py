@@ -14,9 +14,9 @@ import random
 import statistics
 import time
 
-from kvtui.engine.config import Config
-from kvtui.engine.script import Script, Step, make_step
-from kvtui.engine.session import Session
+from kvtui.lang.script import Script, Step, make_step
+from kvtui.session.session import Session
+from kvtui.sim.config import Config
 
 BACKENDS = ("lineage", "lru", "multi_lru")
 

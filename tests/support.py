@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kvtui.engine import Deref, KvManager, Partial, Promote, RouterEvent, Use
+from kvtui.sim import Deref, KvManager, Partial, Promote, RouterEvent, Use
 
 
 def ref(entry: int | str) -> int | Partial:

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from kvtui.engine import Deref, KvManager, Partial, Promote, Use
-from kvtui.engine.errors import (
+from kvtui.sim import Deref, KvManager, Partial, Promote, Use
+from kvtui.sim.errors import (
     CommandError,
     DuplicateBlockError,
     EmptyCommandError,
@@ -25,7 +25,7 @@ from kvtui.engine.errors import (
     NotHeldError,
     UnknownPartialError,
 )
-from kvtui.engine.manager import MAX_ID
+from kvtui.sim.manager import MAX_ID
 from tests.support import Driver
 
 BACKENDS = ("lineage", "lru", "multi_lru")

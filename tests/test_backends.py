@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kvtui.engine.eviction import LineageIndex, LruIndex, MultiLruIndex, make_index
-from kvtui.engine.eviction.multi_lru import tier_for
-from kvtui.engine.eviction.tinylfu import TinyLfu
+from kvtui.sim.eviction import LineageIndex, LruIndex, MultiLruIndex, make_index
+from kvtui.sim.eviction.multi_lru import tier_for
+from kvtui.sim.eviction.tinylfu import TinyLfu
 from tests.support import Driver
 
 

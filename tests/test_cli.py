@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from kvtui.cli import app
-from kvtui.engine.script import load_script
-from kvtui.engine.session import Session
+from kvtui.cli.app import app
+from kvtui.lang.script import load_script
 from kvtui.presets import describe, preset_names, preset_path
+from kvtui.session.session import Session
 
 TOP_KEYS = {"name", "steps", "clock_ms", "config", "results", "events", "g1", "g2"}
 CONFIG_KEYS = {"capacity", "block_size", "eviction", "dp_rank", "offload"}

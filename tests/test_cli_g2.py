@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from kvtui.cli import app
+from kvtui.cli.app import app
 
 MB = 1_000_000
 

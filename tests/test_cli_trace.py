@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from kvtui.cli import app
+from kvtui.cli.app import app
 from tests.test_trace import TRACE, write_fixture
 
 

@@ -14,16 +14,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kvtui.engine.commands import (
-    MAX_ID,
+from kvtui.lang.commands import (
     ExpectCommand,
     MoveCommand,
     SwapinCommand,
     TickCommand,
     parse,
 )
-from kvtui.engine.errors import ParseError
-from kvtui.engine.moves import Deref, Partial, Promote, Use
+from kvtui.lang.syntax import MAX_ID
+from kvtui.sim.errors import ParseError
+from kvtui.sim.moves import Deref, Partial, Promote, Use
 
 VERBS = "use, deref, promote, tick, swapin, expect, req, prefill, decode, preempt, resume, finish, visit"
 FORMS = (
@@ -136,7 +136,7 @@ def test_expect_forms(text: str, expected: ExpectCommand) -> None:
 
 
 def test_every_expect_form_is_covered() -> None:
-    from kvtui.engine.commands import EXPECT_FORMS
+    from kvtui.lang.commands import EXPECT_FORMS
     from tests.test_expect_g2 import G2_EXPECTS  # the G2 forms are tested there
 
     assert {e.what for _, e in EXPECTS + G2_EXPECTS} == set(EXPECT_FORMS)

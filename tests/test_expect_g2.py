@@ -1,6 +1,6 @@
 """`expect` forms for the G2 tier: what `parse` accepts and rejects, and what `check` says.
 
-Forms (kvtui.engine.commands.EXPECT_FORMS):
+Forms (kvtui.lang.commands.EXPECT_FORMS):
 * `expect pools ... [quarantined=N] [reserved=N]` – G1 slots held behind a G1→G2 copy / reserved
   as swap-in destinations;
 * `expect g2 [ID ...]` – G2's evictable residents, exactly, in G2 eviction order;
@@ -22,12 +22,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kvtui.engine.commands import MAX_ID, ExpectCommand, parse
-from kvtui.engine.errors import ParseError
-from kvtui.engine.expect import ExpectFailure, check
-from kvtui.engine.manager import KvManager, MoveResult
-from kvtui.engine.script import load_script
-from kvtui.engine.session import Session, StepError
+from kvtui.lang.commands import ExpectCommand, parse
+from kvtui.lang.expect import ExpectFailure, check
+from kvtui.lang.script import load_script
+from kvtui.lang.syntax import MAX_ID
+from kvtui.session.session import Session, StepError
+from kvtui.sim.errors import ParseError
+from kvtui.sim.manager import KvManager, MoveResult
+from kvtui.workload.world import World
 from tests.test_commands import FORMS, check_round_trip
 from tests.test_seed_offload import G2Driver
 
@@ -74,7 +76,7 @@ def test_g2_expect_forms(text: str, expected: ExpectCommand) -> None:
 
 
 def test_forms_are_listed() -> None:
-    from kvtui.engine.commands import EXPECT_FORMS
+    from kvtui.lang.commands import EXPECT_FORMS
 
     assert EXPECT_FORMS["g2"] == "expect g2 [ID ...]"
     assert EXPECT_FORMS["pinned"] == "expect pinned [ID ...]"
@@ -148,14 +150,14 @@ def test_random_g2_expects_parse_or_raise(words: list[str]) -> None:
 def holds(text: str, mgr: KvManager, last: MoveResult | None = None) -> None:
     command = parse(text)
     assert isinstance(command, ExpectCommand)
-    check(command, mgr, last)
+    check(command, World(mgr), last)
 
 
 def fails(text: str, mgr: KvManager, last: MoveResult | None, message: str) -> None:
     command = parse(text)
     assert isinstance(command, ExpectCommand)
     with pytest.raises(ExpectFailure) as info:
-        check(command, mgr, last)
+        check(command, World(mgr), last)
     assert str(info.value) == message
 
 

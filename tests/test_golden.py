@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kvtui.cli import app
+from kvtui.cli.app import app
 from kvtui.presets import preset_names
 
 GOLDEN = Path(__file__).parent / "golden"

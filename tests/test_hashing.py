@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kvtui.engine.hashing import (
+from kvtui.workload.hashing import (
     CHAIN_SEED,
     SALT_HASH,
     BlockHashes,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kvtui.engine.links import Link, TransferView
+from kvtui.sim.links import Link, TransferView
 
 MB = 1_000_000  # one block in reference/offload.md §7: 1 ms alone at 1 GB/s
 

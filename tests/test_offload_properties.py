@@ -30,9 +30,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from kvtui.engine import CommandError, Deref, KvManager, MoveResult, Partial, Promote, Use, router_view
-from kvtui.engine.config import OffloadConfig
-from kvtui.engine.events import DEVICE, HOST_PINNED
+from kvtui.sim import CommandError, Deref, KvManager, MoveResult, Partial, Promote, Use, router_view
+from kvtui.sim.config import OffloadConfig
+from kvtui.sim.events import DEVICE, HOST_PINNED
 
 MB = 1_000_000
 NAMES = ("a", "b", "c")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from kvtui.engine import RouterEvent, router_view
-from kvtui.engine.errors import DuplicateBlockError, EmptyCommandError, LineageError, OffloadError
-from kvtui.engine.events import DEVICE, HOST_PINNED
+from kvtui.sim import RouterEvent, router_view
+from kvtui.sim.errors import DuplicateBlockError, EmptyCommandError, LineageError, OffloadError
+from kvtui.sim.events import DEVICE, HOST_PINNED
 from tests.test_seed_offload import G2Driver
 
 

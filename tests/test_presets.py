@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kvtui.cli import app
-from kvtui.engine.script import load_script
-from kvtui.engine.session import Session
+from kvtui.cli.app import app
+from kvtui.lang.script import load_script
 from kvtui.presets import DEFAULT, describe, preset_names, preset_path, resolve
+from kvtui.session.session import Session
 
 NAMES = preset_names()
 

@@ -35,7 +35,7 @@ from hypothesis import event, given, note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from kvtui.engine import (
+from kvtui.sim import (
     CommandError,
     Deref,
     KvManager,
@@ -45,8 +45,8 @@ from kvtui.engine import (
     Use,
     router_view,
 )
-from kvtui.engine.manager import MAX_ID
-from kvtui.engine.moves import Move, format_move
+from kvtui.sim.manager import MAX_ID
+from kvtui.sim.moves import Move, format_move
 from tests.support import Driver, removed, stored
 from tests.test_atomicity import deep_state
 

@@ -9,6 +9,7 @@ and the requests exactly as they were.
 from __future__ import annotations
 
 import json
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -17,33 +18,44 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from kvtui.cli import app
-from kvtui.engine.commands import ExpectCommand, parse
-from kvtui.engine.config import Config
-from kvtui.engine.errors import CommandError, ParseError
-from kvtui.engine.events import router_view
-from kvtui.engine.hashing import hash_token_blocks, tokenize_text
-from kvtui.engine.journal import Journal, resume
-from kvtui.engine.labels import short, short_move
-from kvtui.engine.manager import KvManager
-from kvtui.engine.moves import Deref, Partial, Promote, Use
-from kvtui.engine.request_commands import NewRequest, RequestAction, VisitCommand, quote
-from kvtui.engine.requests import execute_request, prefix_hit, requests_of
-from kvtui.engine.script import Script, Step, dump_script, load_script, load_script_text, make_step
-from kvtui.engine.sequence import ActiveSequence
-from kvtui.engine.session import Session, StepError, sandbox
+from kvtui.cli.app import app
+from kvtui.lang.commands import ExpectCommand, parse
+from kvtui.lang.script import Script, Step, dump_script, load_script, load_script_text, make_step
+from kvtui.session.journal import Journal
+from kvtui.session.labels import short, short_move
+from kvtui.session.resume import resume
+from kvtui.session.session import Session, StepError, sandbox
+from kvtui.sim.config import Config
+from kvtui.sim.errors import CommandError, ParseError
+from kvtui.sim.events import router_view
+from kvtui.sim.manager import KvManager
+from kvtui.sim.moves import Deref, Partial, Promote, Use
+from kvtui.workload.actions import NewRequest, RequestAction, VisitCommand, quote
+from kvtui.workload.hashing import hash_token_blocks, tokenize_text
+from kvtui.workload.requests import RequestTable, prefix_hit
+from kvtui.workload.sequence import ActiveSequence
+from kvtui.workload.world import World
 
 # tokens 1..12 in blocks of 4 (tests/test_sequence.py, reference §6): ids and token hashes
 B0, B1, B2 = 14643705804678351452, 16777012769546811212, 483935686894639516
 S0, S1, S2 = B0, 4945711292740353085, 12583592247330656132
 
 
+_WORLDS: weakref.WeakKeyDictionary[KvManager, World] = weakref.WeakKeyDictionary()
+
+
+def requests_of(mgr: KvManager) -> RequestTable:
+    """The request table beside ``mgr`` (each test manager gets a World of its own)."""
+    return _WORLDS.setdefault(mgr, World(mgr)).requests
+
+
 def run(mgr: KvManager, *texts: str) -> list[Any]:
+    world = _WORLDS.setdefault(mgr, World(mgr))
     out = []
     for text in texts:
         command = parse(text)
         assert isinstance(command, NewRequest | RequestAction | VisitCommand)
-        out.append(execute_request(mgr, command))
+        out.append(world.execute_request(command))
     return out
 
 

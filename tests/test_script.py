@@ -16,13 +16,13 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kvtui.engine.commands import ExpectCommand, MoveCommand, parse
-from kvtui.engine.config import Config, OffloadConfig
-from kvtui.engine.errors import ScriptError
-from kvtui.engine.moves import Deref, Use
-from kvtui.engine.script import Script, dump_script, load_script, load_script_text
-from kvtui.engine.session import Session, StepError
+from kvtui.lang.commands import ExpectCommand, MoveCommand, parse
+from kvtui.lang.script import Script, dump_script, load_script, load_script_text
 from kvtui.presets import preset_names, preset_path
+from kvtui.session.session import Session, StepError
+from kvtui.sim.config import Config, OffloadConfig
+from kvtui.sim.errors import ScriptError
+from kvtui.sim.moves import Deref, Use
 
 CONFIG_KEYS = "capacity, block_size, eviction, dp_rank, offload"
 OFFLOAD_KEYS = "g2_blocks, block_size_bytes, g1_to_g2_gbps, g2_to_g1_gbps, batch_size"

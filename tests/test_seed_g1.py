@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from kvtui.engine import Use
-from kvtui.engine.errors import CommandError, UnknownPartialError
+from kvtui.sim import Use
+from kvtui.sim.errors import CommandError, UnknownPartialError
 from tests.support import Driver, removed, stored
 
 
@@ -245,11 +245,11 @@ def test_eviction_emits_exact_removed_event() -> None:
     assert sum(e.kind == "stored" for e in events) == 1
 
 
-# -- seed tests that drive the manager through ActiveSequence (kvtui.engine.sequence) -----------
+# -- seed tests that drive the manager through ActiveSequence (kvtui.workload.sequence) -----------
 
 
 def test_prefill_cost_no_overlap_with_sequence() -> None:
-    from kvtui.engine.sequence import ActiveSequence
+    from kvtui.workload.sequence import ActiveSequence
 
     seq = ActiveSequence(list(range(35)), 10, 16)
     d = Driver(10)
@@ -259,7 +259,7 @@ def test_prefill_cost_no_overlap_with_sequence() -> None:
 
 
 def test_chunked_prefill_parent_hash_with_sequence() -> None:
-    from kvtui.engine.sequence import ActiveSequence
+    from kvtui.workload.sequence import ActiveSequence
 
     seq = ActiveSequence(list(range(512)), 100, 64)
     d = Driver(256, block_size=64)
@@ -274,7 +274,7 @@ def test_chunked_prefill_parent_hash_with_sequence() -> None:
 
 
 def test_repreempt_after_partial_recompute_only_frees_reallocated_blocks() -> None:
-    from kvtui.engine.sequence import ActiveSequence
+    from kvtui.workload.sequence import ActiveSequence
 
     seq = ActiveSequence(list(range(6)), 16, 4)
     d = Driver(16, block_size=4)
@@ -301,7 +301,7 @@ def test_repreempt_after_partial_recompute_only_frees_reallocated_blocks() -> No
 
 
 def test_random_plh_stable_across_preempt_retry() -> None:
-    from kvtui.engine.sequence import ActiveSequence
+    from kvtui.workload.sequence import ActiveSequence
 
     seq = ActiveSequence(list(range(64)), 100, 16, enable_prefix_caching=False)
     d = Driver(8, block_size=16)

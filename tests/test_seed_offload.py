@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from kvtui.engine import KvManager, MoveResult, RouterEvent, Use
-from kvtui.engine.config import Config, OffloadConfig
-from kvtui.engine.errors import OffloadError
-from kvtui.engine.events import DEVICE, HOST_PINNED
-from kvtui.engine.offload import G2View
+from kvtui.sim import KvManager, MoveResult, RouterEvent, Use
+from kvtui.sim.config import Config, OffloadConfig
+from kvtui.sim.errors import OffloadError
+from kvtui.sim.events import DEVICE, HOST_PINNED
+from kvtui.sim.offload import G2View
 from tests.support import Driver, ref
 
 MB = 1_000_000  # reference/offload.md §7: one block takes 1 ms alone at 1 GB/s

@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
-from kvtui.engine.errors import KvError
-from kvtui.engine.hashing import block_hash, hash_token_blocks
-from kvtui.engine.moves import Deref, Move, Partial, Promote, Use
-from kvtui.engine.sequence import ActiveSequence, SequenceError
+from kvtui.sim.errors import KvError
+from kvtui.sim.moves import Deref, Move, Partial, Promote, Use
+from kvtui.workload.hashing import block_hash, hash_token_blocks
+from kvtui.workload.sequence import ActiveSequence, SequenceError
 
 # tokens 1..12 in blocks of 4, chain seed 1337 (reference §6.1-6.2)
 B0, B1, B2 = 14643705804678351452, 16777012769546811212, 483935686894639516

@@ -18,7 +18,7 @@ def free_port() -> int:
 def test_serve_answers_on_loopback() -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kvtui.cli", "serve", "tour", "--port", str(port)],
+        [sys.executable, "-m", "kvtui.cli.app", "serve", "tour", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -22,14 +22,16 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from kvtui.engine import session as session_module
-from kvtui.engine.commands import parse
-from kvtui.engine.config import Config, OffloadConfig
-from kvtui.engine.errors import KvError
-from kvtui.engine.journal import Journal, latest_journal, new_journal_path, resume, state_dir
-from kvtui.engine.manager import KvManager
-from kvtui.engine.script import Script, Step, load_script, make_step
-from kvtui.engine.session import Session, StepError, execute, sandbox
+from kvtui.lang.commands import parse
+from kvtui.lang.script import Script, Step, load_script, make_step
+from kvtui.session import session as session_module
+from kvtui.session.journal import Journal, latest_journal, new_journal_path, state_dir
+from kvtui.session.resume import resume
+from kvtui.session.session import Session, StepError, execute, sandbox
+from kvtui.sim.config import Config, OffloadConfig
+from kvtui.sim.errors import KvError
+from kvtui.sim.manager import KvManager
+from kvtui.workload.world import World
 from tests.test_atomicity import deep_state
 
 # -- random valid steps --------------------------------------------------------------------
@@ -96,7 +98,7 @@ class Generator:
         while len(texts) < n:
             text = self.candidate()
             try:
-                execute(self.mgr, parse(text))  # type: ignore[arg-type]
+                execute(World(self.mgr), parse(text))  # type: ignore[arg-type]
             except KvError:
                 continue
             texts.append(text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from kvtui.engine.config import OffloadConfig
+from kvtui.sim.config import OffloadConfig
 from kvtui.tui.messages import BlockSelected
 from tests.tui_support import SIZE, lines_app, preset_app, press, ready, type_command
 

@@ -1,4 +1,4 @@
-"""Trace replay (kvtui.engine.trace): loading, hit figures computed by hand, the real trace.
+"""Trace replay (kvtui.workload.trace): loading, hit figures computed by hand, the real trace.
 
 The fixture trace (block size 4) and its hand count, unbounded capacity::
 
@@ -25,14 +25,15 @@ from pathlib import Path
 
 import pytest
 
-from kvtui.engine.config import OffloadConfig
-from kvtui.engine.errors import ScriptError
-from kvtui.engine.events import HOST_PINNED, router_view
-from kvtui.engine.manager import KvManager
-from kvtui.engine.moves import Deref, Use
-from kvtui.engine.requests import prefix_hit
-from kvtui.engine.session import Session
-from kvtui.engine.trace import TraceReplay, figures_json, load_trace, parse_trace, scan, trace_script
+from kvtui.lang.trace_script import trace_script
+from kvtui.session.session import Session
+from kvtui.sim.config import OffloadConfig
+from kvtui.sim.errors import ScriptError
+from kvtui.sim.events import HOST_PINNED, router_view
+from kvtui.sim.manager import KvManager
+from kvtui.sim.moves import Deref, Use
+from kvtui.workload.requests import prefix_hit
+from kvtui.workload.trace import TraceReplay, figures_json, load_trace, parse_trace, scan
 
 TRACE = Path(__file__).resolve().parents[1].parent / "shared" / "traces" / "mooncake_synthetic_trace.jsonl"
 

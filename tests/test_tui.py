@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kvtui.engine.journal import Journal, resume
+from kvtui.session.journal import Journal
+from kvtui.session.resume import resume
 from kvtui.tui.app import KvtuiApp
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import ACTIVE, INACTIVE, RESET
@@ -329,8 +330,9 @@ async def test_hundred_thousand_slots_stay_legible() -> None:
 
 
 async def test_trace_playback_one_step_per_request(tmp_path: Path) -> None:
-    from kvtui.engine.session import Session
-    from kvtui.engine.trace import load_trace, trace_script
+    from kvtui.lang.trace_script import trace_script
+    from kvtui.session.session import Session
+    from kvtui.workload.trace import load_trace
 
     lines = [
         '{"timestamp": 0, "input_length": 1024, "output_length": 1, "hash_ids": [1, 2]}',

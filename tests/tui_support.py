@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from kvtui.engine.config import Config
-from kvtui.engine.script import Script, Step, load_script, make_step
-from kvtui.engine.session import Session
+from kvtui.lang.script import Script, Step, load_script, make_step
 from kvtui.presets import preset_path
+from kvtui.session.session import Session
+from kvtui.sim.config import Config
 from kvtui.tui.app import KvtuiApp
 from kvtui.tui.widgets.command_line import CommandInput
 

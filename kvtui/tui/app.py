@@ -20,11 +20,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from kvtui.engine.errors import KvError
-from kvtui.engine.eviction import BACKENDS
-from kvtui.engine.journal import Journal, new_journal_path
-from kvtui.engine.script import Script, dump_script, load_script
-from kvtui.engine.session import Session
+from kvtui.lang.script import Script, dump_script, load_script
+from kvtui.session.journal import Journal, new_journal_path
+from kvtui.session.session import Session
+from kvtui.sim.errors import KvError
+from kvtui.sim.eviction import BACKENDS
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import Snapshot, build_snapshot
 from kvtui.tui.screens import HelpScreen, JumpScreen, PickScreen

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from kvtui.engine.events import RouterEvent
-from kvtui.engine.labels import short_move
-from kvtui.engine.manager import KvManager, MoveResult
-from kvtui.engine.moves import Partial, Use
-from kvtui.engine.session import Session
+from kvtui.session.labels import short_move
+from kvtui.session.session import Session
+from kvtui.sim.events import RouterEvent
+from kvtui.sim.manager import KvManager, MoveResult
+from kvtui.sim.moves import Partial, Use
 
 RESET, INACTIVE, ACTIVE, PARTIAL, QUARANTINED, RESERVED = range(6)
 KIND_NAMES = ("reset", "inactive", "active", "partial", "quarantined", "reserved")

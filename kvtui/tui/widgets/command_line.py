@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
-from kvtui.engine.request_commands import REQUEST_VERBS
+from kvtui.lang.request_parse import REQUEST_VERBS
 
 VERBS = ("use ", "deref ", "promote ", "tick ", "tick next", "swapin ", "expect ") + tuple(
     f"{verb} " for verb in REQUEST_VERBS

@@ -14,8 +14,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kvtui.engine.events import RouterEvent
-from kvtui.engine.labels import short
+from kvtui.session.labels import short
+from kvtui.sim.events import RouterEvent
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import Snapshot
 

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from kvtui.engine.labels import short
+from kvtui.session.labels import short
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import BlockView, Snapshot
 

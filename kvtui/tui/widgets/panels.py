@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from kvtui.engine.labels import short
+from kvtui.session.labels import short
 from kvtui.tui.model import KIND_NAMES, Snapshot
 
 BAR = 12

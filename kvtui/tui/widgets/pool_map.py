@@ -13,7 +13,7 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from kvtui.engine.labels import short
+from kvtui.session.labels import short
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import ACTIVE, INACTIVE, KIND_NAMES, PARTIAL, QUARANTINED, RESERVED, RESET, Snapshot
 

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from kvtui.engine.labels import short
+from kvtui.session.labels import short
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import Snapshot
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from kvtui.engine.eviction import InactiveIndex, make_index
-from kvtui.engine.moves import BlockRef
+from kvtui.sim.eviction import InactiveIndex, make_index
+from kvtui.sim.moves import BlockRef
 
 QUARANTINED = "quarantined"  # G1 source slot of an in-flight G1→G2 copy (SPEC §6.2)
 RESERVED = "reserved"  # G1 destination slot of an in-flight G2→G1 swap-in (SPEC §6.3)

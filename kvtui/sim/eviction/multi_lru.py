@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from itertools import chain, islice
 
-from kvtui.engine.eviction.tinylfu import TinyLfu
+from kvtui.sim.eviction.tinylfu import TinyLfu
 
 THRESHOLDS = (3, 8, 15)
 TIER_NAMES = ("cold", "warm", "hot", "very hot")

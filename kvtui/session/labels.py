@@ -16,7 +16,7 @@ import struct
 
 import xxhash
 
-from kvtui.engine.moves import BlockRef, Move, Partial, format_move
+from kvtui.sim.moves import BlockRef, Move, Partial, format_move
 
 SHORT_LIMIT = 1_000_000
 """Ids below this are shown in full."""

@@ -1,9 +1,9 @@
 """The simulation engine. It never imports Textual or Rich (checked by a test)."""
 
-from kvtui.engine.errors import CommandError, KvError, ParseError, ScriptError
-from kvtui.engine.events import RouterEvent, router_view
-from kvtui.engine.manager import KvManager, MoveResult, PrefillCost
-from kvtui.engine.moves import Deref, Move, Partial, Promote, Use
+from kvtui.sim.errors import CommandError, KvError, ParseError, ScriptError
+from kvtui.sim.events import RouterEvent, router_view
+from kvtui.sim.manager import KvManager, MoveResult, PrefillCost
+from kvtui.sim.moves import Deref, Move, Partial, Promote, Use
 
 __all__ = [
     "CommandError",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from kvtui.engine.eviction.base import InactiveIndex
-from kvtui.engine.eviction.lineage import LineageIndex
-from kvtui.engine.eviction.lru import LruIndex
-from kvtui.engine.eviction.multi_lru import MultiLruIndex
+from kvtui.sim.eviction.base import InactiveIndex
+from kvtui.sim.eviction.lineage import LineageIndex
+from kvtui.sim.eviction.lru import LruIndex
+from kvtui.sim.eviction.multi_lru import MultiLruIndex
 
 BACKENDS = ("lineage", "lru", "multi_lru")
 

@@ -18,8 +18,9 @@ Each request uses its ``hash_ids`` chain, then releases it tail-first (:func:`vi
   stopped on an offload waits for the copy (``tick next``) and goes on. G2 figures: blocks
   onboarded (G2 prefix hits), G2 stores and evictions.
 
-:class:`TraceReplay` steps one request at a time (a UI can play it); :func:`trace_script`
-turns a trace into session steps, one ``visit`` per request.
+:class:`TraceReplay` steps one request at a time (a UI can play it);
+:func:`kvtui.lang.trace_script.trace_script` turns a trace into session steps, one ``visit`` per
+request.
 """
 
 from __future__ import annotations
@@ -30,15 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kvtui.engine.commands import TickCommand
-from kvtui.engine.config import Config, OffloadConfig
-from kvtui.engine.errors import KvError, ScriptError
-from kvtui.engine.events import DEVICE, HOST_PINNED
-from kvtui.engine.manager import KvManager, MoveResult
-from kvtui.engine.moves import Deref, Use
-from kvtui.engine.request_commands import VisitCommand
-from kvtui.engine.requests import visit
-from kvtui.engine.script import Script, Step
+from kvtui.sim.config import OffloadConfig
+from kvtui.sim.errors import KvError, ScriptError
+from kvtui.sim.events import DEVICE, HOST_PINNED
+from kvtui.sim.manager import KvManager, MoveResult
+from kvtui.sim.moves import Deref, Use
+from kvtui.workload.requests import visit
 
 MAX_ID = 2**64 - 1
 DEFAULT_BLOCK_SIZE = 512
@@ -344,33 +342,3 @@ def figures_json(replay: TraceReplay) -> dict[str, Any]:
             "clock_ms": mgr.clock_ms,
         }
     return out
-
-
-def trace_script(
-    records: list[TraceRequest],
-    capacity: int | None = None,
-    eviction: str = "lineage",
-    block_size: int = DEFAULT_BLOCK_SIZE,
-    offload: OffloadConfig | None = None,
-    name: str = "trace",
-) -> Script:
-    """A script whose steps replay the trace in a session: one ``visit`` per request.
-
-    With G2 enabled a ``tick`` step is inserted wherever the arrival time advances (a session
-    command is one step, so a ``visit`` stopped on an offload does not wait: its request keeps
-    the blocks it got). Each step's line is the request's line in the trace file.
-    """
-    slots = capacity if capacity is not None else max(1, distinct_blocks(records))
-    config = Config(slots, block_size, eviction, 0, offload)
-    steps: list[Step] = []
-    clock = 0.0
-    for rec in records:
-        if offload is not None and rec.timestamp > clock:
-            tick = TickCommand(rec.timestamp - clock)
-            steps.append(Step(str(tick), rec.line, tick))
-            clock = rec.timestamp
-        if rec.hash_ids:
-            command = VisitCommand(rec.hash_ids, rec.input_length)
-            steps.append(Step(str(command), rec.line, command))
-    intro = Step("", notes=[f"{len(records)} trace requests, one `visit` each"])
-    return Script(name, name, "Trace replay", config, steps, intro)

@@ -16,12 +16,13 @@ Encoding in :class:`ExpectCommand`: ``names`` holds NAME (and STATE) or the move
 
 from __future__ import annotations
 
-from kvtui.engine.commands import ExpectCommand, _block_id, _err, _Token
-from kvtui.engine.errors import ParseError
-from kvtui.engine.manager import KvManager, MoveResult
-from kvtui.engine.moves import Deref, Promote, Use
-from kvtui.engine.request_commands import REQUEST_EXPECTS
-from kvtui.engine.requests import STATES, first_use, prefix_hit, requests_of
+from kvtui.lang.request_parse import REQUEST_EXPECTS
+from kvtui.lang.syntax import ExpectCommand, Token, block_id, err
+from kvtui.sim.errors import ParseError
+from kvtui.sim.manager import MoveResult
+from kvtui.sim.moves import Deref, Promote, Use
+from kvtui.workload.requests import STATES, first_use, prefix_hit
+from kvtui.workload.world import World
 
 FIGURES = ("tokens", "generated", "allocated", "held", "cached")
 KINDS = ("use", "deref", "promote")
@@ -29,25 +30,25 @@ KINDS = ("use", "deref", "promote")
 __all__ = ["REQUEST_EXPECTS", "parse_request_expect", "request_expect_problem"]
 
 
-def parse_request_expect(text: str, args: list[_Token], canonical: str) -> ExpectCommand:
+def parse_request_expect(text: str, args: list[Token], canonical: str) -> ExpectCommand:
     """Parse ``expect request|hit|moves ...`` (``args`` starts with the form's word)."""
     what, rest = args[0], args[1:]
     if what.text == "hit":
         if len(rest) != 1:
             where = rest[1].column if len(rest) > 1 else len(text.rstrip()) + 1
             raise ParseError(f"usage: {REQUEST_EXPECTS['hit']} at column {where}", where)
-        return ExpectCommand("hit", number=_block_id(rest[0], "count"), text=canonical)
+        return ExpectCommand("hit", number=block_id(rest[0], "count"), text=canonical)
     if what.text == "moves":
         for tok in rest:
             if tok.text not in KINDS:
-                raise _err(f"expect moves lists use, deref or promote, got '{tok.text}'", tok)
+                raise err(f"expect moves lists use, deref or promote, got '{tok.text}'", tok)
         return ExpectCommand("moves", names=tuple(t.text for t in rest), text=canonical)
     if not rest:
         where = len(text.rstrip()) + 1
         raise ParseError(f"usage: {REQUEST_EXPECTS['request']} at column {where}", where)
     name = rest[0]
     if not all(c.isascii() and (c.isalnum() or c in "_-") for c in name.text):
-        raise _err(f"bad request name '{name.text}' (letters, digits, _ and -)", name)
+        raise err(f"bad request name '{name.text}' (letters, digits, _ and -)", name)
     names = [name.text]
     counts: list[tuple[str, int]] = []
     for i, tok in enumerate(rest[1:]):
@@ -56,18 +57,18 @@ def parse_request_expect(text: str, args: list[_Token], canonical: str) -> Expec
             if i == 0 and tok.text in STATES:
                 names.append(tok.text)
                 continue
-            raise _err(f"expect request takes a state ({', '.join(STATES)}) then KEY=N, got '{tok.text}'",
+            raise err(f"expect request takes a state ({', '.join(STATES)}) then KEY=N, got '{tok.text}'",
                        tok)
         if key not in FIGURES:
-            raise _err(f"expect request takes {', '.join(k + '=N' for k in FIGURES)}, got '{tok.text}'", tok)
-        counts.append((key, _block_id(_Token(value, tok.column + len(key) + 1), "count")))
+            raise err(f"expect request takes {', '.join(k + '=N' for k in FIGURES)}, got '{tok.text}'", tok)
+        counts.append((key, block_id(Token(value, tok.column + len(key) + 1), "count")))
     return ExpectCommand("request", names=tuple(names), counts=tuple(counts), text=canonical)
 
 
-def request_expect_problem(expect: ExpectCommand, mgr: KvManager, last: MoveResult | None) -> str | None:
+def request_expect_problem(expect: ExpectCommand, world: World, last: MoveResult | None) -> str | None:
     """What does not hold, or None when the expectation holds."""
     if expect.what == "request":
-        return _request_problem(expect, mgr)
+        return _request_problem(expect, world)
     if last is None:
         return f"'{expect.text}' needs a command before it"
     if expect.what == "moves":
@@ -84,9 +85,10 @@ def request_expect_problem(expect: ExpectCommand, mgr: KvManager, last: MoveResu
     return None
 
 
-def _request_problem(expect: ExpectCommand, mgr: KvManager) -> str | None:
+def _request_problem(expect: ExpectCommand, world: World) -> str | None:
     name = expect.names[0]
-    req = requests_of(mgr).requests.get(name)
+    mgr = world.manager
+    req = world.requests.requests.get(name)
     if req is None:
         return f"no request named '{name}'"
     if len(expect.names) > 1 and req.state != expect.names[1]:

@@ -10,11 +10,12 @@ G2 forms: `host_stored` / `host_removed` check the previous command's `host_pinn
 
 from __future__ import annotations
 
-from kvtui.engine.commands import ExpectCommand, _fmt_ms
-from kvtui.engine.events import DEVICE, HOST_PINNED
-from kvtui.engine.manager import KvManager, MoveResult
-from kvtui.engine.offload import G2View
-from kvtui.engine.request_expect import REQUEST_EXPECTS, request_expect_problem
+from kvtui.lang.request_expect import REQUEST_EXPECTS, request_expect_problem
+from kvtui.lang.syntax import ExpectCommand, fmt_ms
+from kvtui.sim.events import DEVICE, HOST_PINNED
+from kvtui.sim.manager import KvManager, MoveResult
+from kvtui.sim.offload import G2View
+from kvtui.workload.world import World
 
 
 class ExpectFailure(Exception):
@@ -25,10 +26,11 @@ def _ids(blocks: list[int] | tuple[int, ...]) -> str:
     return "[" + " ".join(map(str, blocks)) + "]"
 
 
-def check(expect: ExpectCommand, mgr: KvManager, last: MoveResult | None) -> None:
+def check(expect: ExpectCommand, world: World, last: MoveResult | None) -> None:
     """Raise ExpectFailure unless `expect` holds now."""
-    if expect.what in REQUEST_EXPECTS:  # request forms: kvtui.engine.request_expect
-        problem = request_expect_problem(expect, mgr, last)
+    mgr = world.manager
+    if expect.what in REQUEST_EXPECTS:  # request forms: kvtui.lang.request_expect
+        problem = request_expect_problem(expect, world, last)
         if problem is not None:
             raise ExpectFailure(problem)
         return
@@ -107,9 +109,9 @@ def _check_eta(expect: ExpectCommand, mgr: KvManager) -> None:
         _g2_view(expect, mgr)  # raises the "needs the G2 tier" failure
     want, got = expect.number or 0.0, mgr.earliest_deadline()
     if got is None:
-        raise ExpectFailure(f"expected eta {_fmt_ms(want)} ms, but no transfer is in flight")
+        raise ExpectFailure(f"expected eta {fmt_ms(want)} ms, but no transfer is in flight")
     if abs(got - want) > 1e-9 * max(1.0, want):
-        raise ExpectFailure(f"expected eta {_fmt_ms(want)} ms, got {_fmt_ms(got)} ms")
+        raise ExpectFailure(f"expected eta {fmt_ms(want)} ms, got {fmt_ms(got)} ms")
 
 
 _STATE_CHECKS = {

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from kvtui.engine.commands import Command, ExpectCommand, parse
-from kvtui.engine.config import Config, ConfigError, config_from_mapping
-from kvtui.engine.errors import ParseError, ScriptError
+from kvtui.lang.commands import Command, ExpectCommand, parse
+from kvtui.sim.config import Config, ConfigError, config_from_mapping
+from kvtui.sim.errors import ParseError, ScriptError
 
 TOP_KEYS = ("name", "description", "config", "steps")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kvtui.engine.eviction import BACKENDS
+from kvtui.sim.eviction import BACKENDS
 
 MAX_CAPACITY = 1_000_000
 MAX_DP_RANK = 2**32 - 1

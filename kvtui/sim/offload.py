@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kvtui.engine.config import OffloadConfig
-from kvtui.engine.links import Link
-from kvtui.engine.pool import BlockPool
+from kvtui.sim.config import OffloadConfig
+from kvtui.sim.links import Link
+from kvtui.sim.pool import BlockPool
 
 OFFLOAD = "offload"  # G1 → G2 link
 ONBOARD = "onboard"  # G2 → G1 link

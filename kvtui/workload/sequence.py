@@ -27,8 +27,9 @@ import random
 import re
 from collections.abc import Sequence
 
-from kvtui.engine.errors import KvError
-from kvtui.engine.hashing import (
+from kvtui.sim.errors import KvError
+from kvtui.sim.moves import BlockRef, Deref, Move, Partial, Promote, Use
+from kvtui.workload.hashing import (
     CHAIN_SEED,
     SALT_HASH,
     U32_MAX,
@@ -36,7 +37,6 @@ from kvtui.engine.hashing import (
     block_id,
     hash_token_blocks,
 )
-from kvtui.engine.moves import BlockRef, Deref, Move, Partial, Promote, Use
 
 DEFAULT_BLOCK_SIZE = 64
 """Upstream default when ``block_size`` is ``None``."""

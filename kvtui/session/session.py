@@ -1,7 +1,7 @@
 """The step engine shared by the headless CLI and the TUI.
 
 A session is a config, a list of steps and a cursor (the number of steps applied). It steps
-forwards, backwards and jumps; going back restores a checkpoint (a clone of the manager) and
+forwards, backwards and jumps; going back restores a checkpoint (a clone of the World) and
 replays the few steps after it, so the state — events included — is exactly what stepping
 forward produced. Checkpoints are thinned as a session grows so at most `MAX_CHECKPOINTS`
 clones are kept while the replay distance stays a small fraction of the session.
@@ -15,21 +15,21 @@ from __future__ import annotations
 import dataclasses
 import gc
 
-from kvtui.engine.commands import (
+from kvtui.lang.commands import (
     Command,
     ExpectCommand,
     MoveCommand,
     SwapinCommand,
     TickCommand,
 )
-from kvtui.engine.config import Config
-from kvtui.engine.errors import CommandError, KvError
-from kvtui.engine.expect import ExpectFailure, check
-from kvtui.engine.journal import Journal
-from kvtui.engine.manager import KvManager, MoveResult
-from kvtui.engine.request_commands import REQUEST_COMMAND_TYPES
-from kvtui.engine.requests import execute_request
-from kvtui.engine.script import Check, Script, Step, make_step
+from kvtui.lang.expect import ExpectFailure, check
+from kvtui.lang.script import Check, Script, Step, make_step
+from kvtui.session.journal import Journal, header_of
+from kvtui.sim.config import Config
+from kvtui.sim.errors import CommandError, KvError
+from kvtui.sim.manager import KvManager, MoveResult
+from kvtui.workload.actions import REQUEST_COMMAND_TYPES
+from kvtui.workload.world import World
 
 FIRST_INTERVAL = 32
 MAX_CHECKPOINTS = 256
@@ -46,8 +46,9 @@ class StepError(KvError):
         self.message = message
 
 
-def execute(mgr: KvManager, command: Command) -> MoveResult:
+def execute(world: World, command: Command) -> MoveResult:
     """Apply one state-changing command; raises CommandError with the state untouched."""
+    mgr = world.manager
     if isinstance(command, MoveCommand):
         return mgr.apply(command.move)
     if isinstance(command, TickCommand):
@@ -55,7 +56,7 @@ def execute(mgr: KvManager, command: Command) -> MoveResult:
     if isinstance(command, SwapinCommand):
         return mgr.swapin(command.blocks)
     if isinstance(command, REQUEST_COMMAND_TYPES):  # expanded to MoveBlocks, atomically
-        return execute_request(mgr, command)
+        return world.execute_request(command)
     raise CommandError(f"'{command}' is not a state-changing command")
 
 
@@ -70,14 +71,14 @@ class Session:
         self.steps = [_own(step) for step in script.steps]
         self.journal = journal
         self.cursor = 0
-        self.manager = KvManager.from_config(self.config)
+        self.world = World.from_config(self.config)
         # results[i] is step i+1's result; entries past the cursor stay valid (the steps are
         # deterministic) until an insert, so a jump can land on a checkpoint ahead of the cursor
         self.results: list[MoveResult] = []
         self.interval = FIRST_INTERVAL
         self.keep_checkpoints = checkpoints  # a one-way headless run never goes back
         self.max_checkpoints = max(16, min(MAX_CHECKPOINTS, CHECKPOINT_SLOT_BUDGET // self.config.capacity))
-        self.checkpoints: dict[int, KvManager] = {0: self.manager.clone()}
+        self.checkpoints: dict[int, World] = {0: self.world.clone()}
 
     @classmethod
     def from_script(
@@ -99,6 +100,15 @@ class Session:
         return cls(script, checkpoints=checkpoints)
 
     # -- where we are ---------------------------------------------------------------------
+
+    @property
+    def manager(self) -> KvManager:
+        """The KV manager of the current World (read it; change it only through steps)."""
+        return self.world.manager
+
+    def as_script(self) -> Script:
+        """The session's steps as a script (typed commands included)."""
+        return Script(self.label, self.name, self.description, self.config, self.steps, self.intro)
 
     @property
     def total(self) -> int:
@@ -131,7 +141,7 @@ class Session:
         if step.error is not None or step.command is None:
             raise self._error(step, self.cursor + 1, step.error or "not a command")
         try:
-            result = execute(self.manager, step.command)
+            result = execute(self.world, step.command)
         except KvError as exc:
             raise self._error(step, self.cursor + 1, str(exc)) from None
         if self.cursor < len(self.results):
@@ -156,7 +166,7 @@ class Session:
         target = max(0, min(target, len(self.steps)))
         base = max(c for c in self.checkpoints if c <= min(target, len(self.results)))
         if target < self.cursor or base > self.cursor:
-            self.manager = self.checkpoints[base].clone()
+            self.world = self.checkpoints[base].clone()
             self.cursor = base
         while self.cursor < target:
             self.forward(check_expects=False)
@@ -185,7 +195,7 @@ class Session:
             self.current_step.checks.append(item)
             return None
         try:
-            result = execute(self.manager, step.command)
+            result = execute(self.world, step.command)
         except KvError as exc:
             raise StepError(self.label, self.cursor + 1, None, str(exc)) from None
         self._journal(step.text)
@@ -202,7 +212,7 @@ class Session:
 
     def _journal(self, text: str) -> None:
         if self.journal is not None:
-            self.journal.append(self, self.cursor, text)
+            self.journal.append(self.cursor, text, lambda: header_of(self.as_script()))
 
     def _run_checks(self, step: Step, number: int) -> None:
         for item in step.checks:
@@ -215,7 +225,7 @@ class Session:
         if item.error is not None or item.expect is None:
             raise StepError(self.label, self.cursor, item.line, item.error or "bad expect")
         try:
-            check(item.expect, self.manager, self.last_result)
+            check(item.expect, self.world, self.last_result)
         except ExpectFailure as exc:
             raise StepError(self.label, self.cursor, item.line, f"{item.text}: {exc}") from None
 
@@ -225,7 +235,7 @@ class Session:
     def _maybe_checkpoint(self) -> None:
         if not self.keep_checkpoints or self.cursor % self.interval or self.cursor in self.checkpoints:
             return
-        self.checkpoints[self.cursor] = self.manager.clone()
+        self.checkpoints[self.cursor] = self.world.clone()
         # Checkpoints are long-lived and hold no reference cycles: moving them (and everything
         # else alive now) out of the cyclic collector's generations stops full collections from
         # rescanning them, which otherwise put ~100 ms pauses into jumps. Refcounting still

@@ -10,15 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kvtui.engine.errors import KvError
-from kvtui.engine.script import Script, dump_script, load_script_text
-
-if TYPE_CHECKING:
-    from kvtui.engine.session import Session
+from kvtui.lang.script import Script, dump_script, load_script_text
+from kvtui.sim.errors import KvError
 
 FORMAT = 1
 
@@ -52,21 +50,24 @@ def latest_journal(directory: Path | None = None) -> Path | None:
 
 
 class Journal:
-    """Appends typed commands to `path`; the header is written on the first command."""
+    """Appends typed commands to `path`; the header is written with the first command.
+
+    The header (the session's script as it was before anything was typed) comes from a callable
+    so it is built only when the first command is written.
+    """
 
     def __init__(self, path: Path, started: bool = False) -> None:
         self.path = path
         self.started = started
         self.muted = False
 
-    def append(self, session: Session, at: int, command: str) -> None:
+    def append(self, at: int, command: str, header: Callable[[], dict[str, Any]]) -> None:
         if self.muted:
             return
         lines: list[dict[str, Any]] = []
         if not self.started:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            lines.append({"kvtui_journal": FORMAT, "label": session.label, "script": _script_of(session),
-                          "lines": _lines_of(session)})
+            lines.append({"kvtui_journal": FORMAT, **header()})
         lines.append({"at": at, "command": command})
         with self.path.open("a", encoding="utf-8") as out:
             for line in lines:
@@ -76,16 +77,28 @@ class Journal:
         self.started = True
 
 
-def _script_of(session: Session) -> str:
-    script = Script(session.label, session.name, session.description, session.config,
-                    session.steps, session.intro)
-    return dump_script(script)
+def header_of(script: Script) -> dict[str, Any]:
+    """The journal header for a session started on `script` (its steps as they are now)."""
+    return {"label": script.path, "script": dump_script(script), "lines": _lines_of(script)}
 
 
-def _lines_of(session: Session) -> list[list[Any]]:
+def _lines_of(script: Script) -> list[list[Any]]:
     """Each step's original line, typed flag and check lines: the dumped YAML renumbers them."""
-    steps = [session.intro, *session.steps]
+    steps = [script.intro, *script.steps]
     return [[step.line, step.typed, [c.line for c in step.checks]] for step in steps]
+
+
+def read_journal(path: Path) -> tuple[Script, list[dict[str, Any]]]:
+    """The script a journal starts from and its command rows (line 2 onwards)."""
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    except (OSError, ValueError) as exc:
+        raise KvError(f"{path}: cannot read journal: {exc}") from None
+    if not rows or rows[0].get("kvtui_journal") != FORMAT:
+        raise KvError(f"{path}:1: not a kvtui journal")
+    script = load_script_text(rows[0]["script"], rows[0].get("label", str(path)))
+    _restore_lines(script, rows[0].get("lines"))
+    return script, rows[1:]
 
 
 def _restore_lines(script: Script, lines: Any) -> None:
@@ -102,30 +115,3 @@ def _restore_lines(script: Script, lines: Any) -> None:
                     check.line = check_line
     except (TypeError, ValueError):
         return
-
-
-def resume(path: Path) -> Session:
-    """Rebuild a session from its journal and keep appending to the same file."""
-    from kvtui.engine.session import Session
-
-    try:
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    except (OSError, ValueError) as exc:
-        raise KvError(f"{path}: cannot read journal: {exc}") from None
-    if not rows or rows[0].get("kvtui_journal") != FORMAT:
-        raise KvError(f"{path}:1: not a kvtui journal")
-    script = load_script_text(rows[0]["script"], rows[0].get("label", str(path)))
-    _restore_lines(script, rows[0].get("lines"))
-    journal = Journal(path, started=True)
-    session = Session(script, journal)
-    journal.muted = True
-    try:
-        for number, row in enumerate(rows[1:], start=2):
-            try:
-                session.jump(int(row["at"]))
-                session.insert(str(row["command"]))
-            except (KvError, KeyError, ValueError) as exc:
-                raise KvError(f"{path}:{number}: cannot replay journal entry: {exc}") from None
-    finally:
-        journal.muted = False
-    return session

@@ -1,6 +1,6 @@
 """Readable summary of a headless run (Rich): one line per step, then the final pools.
 
-Block ids of a million and above are shown as short labels (kvtui.engine.labels); the JSON report
+Block ids of a million and above are shown as short labels (kvtui.session.labels); the JSON report
 keeps full integers.
 """
 
@@ -12,11 +12,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kvtui.engine.events import RouterEvent
-from kvtui.engine.labels import short, short_ids, short_move
-from kvtui.engine.manager import MoveResult
-from kvtui.engine.requests import requests_of
-from kvtui.engine.session import Session
+from kvtui.session.labels import short, short_ids, short_move
+from kvtui.session.session import Session
+from kvtui.sim.events import RouterEvent
+from kvtui.sim.manager import MoveResult
 
 TIER = {"device": "G1", "host_pinned": "G2"}
 
@@ -96,7 +95,7 @@ def _expansion(result: MoveResult) -> str:
 
 
 def _print_requests(session: Session, console: Console) -> None:
-    table = requests_of(session.manager)
+    table = session.world.requests
     if not len(table):
         return
     console.print("[bold]requests[/]")
@@ -110,7 +109,7 @@ def _print_requests(session: Session, console: Console) -> None:
 
 
 def print_trace(figures: dict[str, Any], elapsed: float, console: Console | None = None) -> None:
-    """`kvtui trace` human output: the figures of kvtui.engine.trace.figures_json, then speed."""
+    """`kvtui trace` human output: the figures of kvtui.workload.trace.figures_json, then speed."""
     console = console or Console(highlight=False)
     cfg = figures["config"]
     bound = " (unbounded)" if cfg["unbounded"] else ""

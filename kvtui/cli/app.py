@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from kvtui.engine.config import MAX_CAPACITY
-from kvtui.engine.errors import KvError
-from kvtui.engine.script import Script, load_script
+from kvtui.lang.script import Script, load_script
+from kvtui.sim.config import MAX_CAPACITY
+from kvtui.sim.errors import KvError
 
 if TYPE_CHECKING:
-    from kvtui.engine.trace import TraceReplay
+    from kvtui.workload.trace import TraceReplay
 
 app = typer.Typer(add_completion=False, help="kvtui: see how an LLM serving engine manages its KV cache.")
 
@@ -45,7 +45,7 @@ def main_callback(ctx: typer.Context) -> None:
 
 
 def _open_tui(script: Script, eviction: str | None, capacity: int | None) -> None:
-    from kvtui.engine.session import Session
+    from kvtui.session.session import Session
     from kvtui.tui.app import KvtuiApp
 
     KvtuiApp(Session.from_script(script, eviction, capacity)).run()
@@ -67,8 +67,8 @@ def open_(
         _open_trace(trace_file, eviction.value if eviction else "lineage", capacity, limit)
         return
     if resume:
-        from kvtui.engine.journal import latest_journal
-        from kvtui.engine.journal import resume as resume_journal
+        from kvtui.session.journal import latest_journal
+        from kvtui.session.resume import resume as resume_journal
         from kvtui.tui.app import KvtuiApp
 
         path = Path(script) if script else latest_journal()
@@ -88,9 +88,10 @@ def open_(
 
 
 def _open_trace(file: str, eviction: str, capacity: int | None, limit: int | None) -> None:
-    from kvtui.engine.session import Session
-    from kvtui.engine.trace import load_trace, trace_script
+    from kvtui.lang.trace_script import trace_script
+    from kvtui.session.session import Session
     from kvtui.tui.app import KvtuiApp
+    from kvtui.workload.trace import load_trace
 
     if not Path(file).is_file():
         typer.echo(f"kvtui: no trace file {file!r}", err=True)
@@ -113,7 +114,7 @@ def serve(
     from textual_serve.server import Server
 
     target = f" {script}" if script else ""
-    Server(f"{sys.executable} -m kvtui.cli open{target}", host="127.0.0.1", port=port).serve()
+    Server(f"{sys.executable} -m kvtui.cli.app open{target}", host="127.0.0.1", port=port).serve()
 
 
 def _load(target: str) -> Script:
@@ -138,8 +139,8 @@ def run(
     capacity: int | None = CAPACITY_OPT,
 ) -> None:
     """Apply every step of a script headless and report what happened."""
-    from kvtui.engine.report import build_report, dumps
-    from kvtui.engine.session import Session, StepError
+    from kvtui.session.report import build_report, dumps
+    from kvtui.session.session import Session, StepError
 
     chosen = eviction.value if eviction else None
     session = Session.from_script(_load(script), chosen, capacity, checkpoints=False)
@@ -151,7 +152,7 @@ def run(
     if json_out:
         sys.stdout.write(dumps(build_report(session, error)) + "\n")
     else:
-        from kvtui.text_report import print_run
+        from kvtui.cli.text_report import print_run
 
         print_run(session)
     if error is not None:
@@ -162,7 +163,7 @@ def run(
 @app.command()
 def validate(script: str = typer.Argument(..., help="A script file or a preset name.")) -> None:
     """Check a script: YAML, config, every command and every expect (it runs headless)."""
-    from kvtui.engine.session import Session, StepError
+    from kvtui.session.session import Session, StepError
 
     session = Session(_load(script), checkpoints=False)
     try:
@@ -196,9 +197,9 @@ def trace(
     """Replay a request trace: each request uses its hash_ids chain, then releases it tail-first."""
     import time
 
-    from kvtui.engine.config import OffloadConfig
-    from kvtui.engine.report import dumps
-    from kvtui.engine.trace import TraceReplay, figures_json, load_trace
+    from kvtui.session.report import dumps
+    from kvtui.sim.config import OffloadConfig
+    from kvtui.workload.trace import TraceReplay, figures_json, load_trace
 
     if not Path(file).is_file():
         typer.echo(f"kvtui: no trace file {file!r}", err=True)
@@ -217,7 +218,7 @@ def trace(
     if json_out:
         sys.stdout.write(dumps(figures) + "\n")
     else:
-        from kvtui.text_report import print_trace
+        from kvtui.cli.text_report import print_trace
 
         print_trace(figures, elapsed)
 

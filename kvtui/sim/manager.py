@@ -12,10 +12,10 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kvtui.engine.config import Config, OffloadConfig
-from kvtui.engine.errors import (
+from kvtui.sim.config import Config, OffloadConfig
+from kvtui.sim.errors import (
     CommandError,
     DuplicateBlockError,
     EmptyCommandError,
@@ -24,14 +24,11 @@ from kvtui.engine.errors import (
     OffloadError,
     UnknownPartialError,
 )
-from kvtui.engine.events import DEVICE, HOST_PINNED, RouterEvent
-from kvtui.engine.eviction import BACKENDS
-from kvtui.engine.moves import BlockRef, Deref, Move, Partial, Promote, Use
-from kvtui.engine.offload import Completed, Evicted, G2Event, G2View, OffloadEngine, SwapIn
-from kvtui.engine.pool import QUARANTINED, RESERVED, BlockPool
-
-if TYPE_CHECKING:
-    from kvtui.engine.requests import RequestTable
+from kvtui.sim.events import DEVICE, HOST_PINNED, RouterEvent
+from kvtui.sim.eviction import BACKENDS
+from kvtui.sim.moves import BlockRef, Deref, Move, Partial, Promote, Use
+from kvtui.sim.offload import Completed, Evicted, G2Event, G2View, OffloadEngine, SwapIn
+from kvtui.sim.pool import QUARANTINED, RESERVED, BlockPool
 
 MAX_ID = 2**64 - 1
 
@@ -59,7 +56,7 @@ class MoveResult:
     # G2 only: the Use stopped / the swap-in was refused because G1 had to evict to G2 first.
     blocked: bool = False
     onboarding: list[int] = field(default_factory=list)  # swap-in: ids whose transfer started
-    # Request commands (kvtui.engine.requests): each MoveBlock they expanded to, in order, with
+    # Multi-move commands (requests, passes): each MoveBlock they expanded to, in order, with
     # that move's own result. Empty for a typed MoveBlock, tick or swapin.
     expanded: list[tuple[Move, MoveResult]] = field(default_factory=list)
 
@@ -103,9 +100,6 @@ class KvManager:
         self.clock_ms = 0.0
         self.offload = offload
         self.offload_engine = OffloadEngine(offload) if offload is not None else None
-        # Requests driving this manager (kvtui.engine.requests), created on first use. Owned here
-        # so clone() copies them with the blocks: checkpoints and rollbacks restore both.
-        self.requests: RequestTable | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> KvManager:
@@ -177,7 +171,7 @@ class KvManager:
         return self.offload_engine.to_json() if self.offload_engine else None
 
     def g2_json(self) -> dict[str, Any] | None:
-        """Alias of :meth:`g2` (the name kvtui.engine.report looks for)."""
+        """Alias of :meth:`g2` (the name kvtui.session.report looks for)."""
         return self.g2()
 
     def g2_view(self) -> G2View | None:
@@ -615,7 +609,6 @@ class KvManager:
         twin.next_event_id = self.next_event_id
         twin.clock_ms, twin.offload = self.clock_ms, self.offload
         twin.offload_engine = self.offload_engine.clone() if self.offload_engine else None
-        twin.requests = self.requests.clone() if self.requests is not None else None
         return twin
 
     def restore(self, snapshot: KvManager) -> None:

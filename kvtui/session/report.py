@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kvtui.engine.session import Session, StepError
+from kvtui.session.session import Session, StepError
 
 
 def g1_summary(session: Session) -> dict[str, Any]:

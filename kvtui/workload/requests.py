@@ -1,11 +1,11 @@
 """Requests: named ``ActiveSequence`` s driven by typed commands, expanded to MoveBlocks.
 
 Where the state lives
-    The request registry (:class:`RequestTable`) belongs to a :class:`KvManager` (its
-    ``requests`` attribute, see :func:`requests_of`), and ``KvManager.clone`` copies it with the
-    blocks. The session's checkpoints are such clones, so stepping back, jumping and replaying
-    restore requests exactly like blocks. Journals need nothing extra: a
-    typed request command is a step, re-parsed and re-applied on resume.
+    The request registry (:class:`RequestTable`) sits beside the :class:`KvManager` in a
+    :class:`~kvtui.workload.world.World`, which clones and restores both together. The
+    session's checkpoints are such clones, so stepping back, jumping and replaying restore
+    requests exactly like blocks. Journals need nothing extra: a typed request command is a
+    step, re-parsed and re-applied on resume.
 
 How a command applies
     A request command is validated first (the request exists, is in a state that allows the
@@ -16,9 +16,9 @@ How a command applies
     aggregates their events, stored/evicted blocks and warnings.
 
 Atomicity
-    Before the first move, the manager is cloned (its requests with it). If any move is
-    rejected (a :class:`~kvtui.engine.errors.KvError`, e.g. a block dereffed by hand meanwhile)
-    or anything else goes wrong, the manager is restored in place from the clone, requests
+    Before the first move, the World is cloned (manager and requests). If any move is
+    rejected (a :class:`~kvtui.sim.errors.KvError`, e.g. a block dereffed by hand meanwhile)
+    or anything else goes wrong, the World is restored in place from the clone, requests
     included, and the error propagates: the state is exactly as before, events and
     event ids included. Running out of capacity is not an error: like upstream's scheduler, a
     prefill commits the blocks the ``Use`` got (``returned`` says how many) and a decode whose
@@ -40,11 +40,11 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from kvtui.engine.errors import CommandError
-from kvtui.engine.manager import KvManager, MoveResult
-from kvtui.engine.moves import Deref, Move, Partial, Use
-from kvtui.engine.request_commands import NewRequest, RequestAction, RequestCommand, VisitCommand
-from kvtui.engine.sequence import ActiveSequence, SequenceError
+from kvtui.sim.errors import CommandError
+from kvtui.sim.manager import KvManager, MoveResult
+from kvtui.sim.moves import Deref, Move, Partial, Use
+from kvtui.workload.actions import NewRequest, RequestAction, RequestCommand, VisitCommand
+from kvtui.workload.sequence import ActiveSequence, SequenceError
 
 WAITING, RUNNING, PREEMPTED, FINISHED = "waiting", "running", "preempted", "finished"
 STATES = (WAITING, RUNNING, PREEMPTED, FINISHED)
@@ -92,31 +92,19 @@ class RequestTable:
         return len(self.requests)
 
 
-def requests_of(mgr: KvManager) -> RequestTable:
-    """The request registry of ``mgr`` (created empty on first use)."""
-    if mgr.requests is None:
-        mgr.requests = RequestTable()
-    return mgr.requests
+def execute_request(mgr: KvManager, table: RequestTable, command: RequestCommand) -> MoveResult:
+    """Apply a request command to ``mgr`` and ``table``.
 
-
-# -- execution ----------------------------------------------------------------------------------
-
-
-def execute_request(mgr: KvManager, command: RequestCommand) -> MoveResult:
-    """Apply a request command atomically; raise CommandError with the state untouched."""
+    Validation errors leave both untouched; a failure after the first move leaves them
+    changed, so the caller snapshots first (:meth:`World.execute_request` does).
+    """
     if isinstance(command, VisitCommand):
         return visit(mgr, command.blocks)
-    table = requests_of(mgr)
     if isinstance(command, NewRequest):
         return _create(mgr, table, command)
     req = table.get(command.name)
     _check_state(req, command)
-    snapshot = mgr.clone()  # blocks and requests: the rollback restores both
-    try:
-        return _ACTIONS[command.verb](mgr, req, command.amount)
-    except BaseException:
-        mgr.restore(snapshot)
-        raise
+    return _ACTIONS[command.verb](mgr, req, command.amount)
 
 
 def visit(mgr: KvManager, blocks: Sequence[int], parent: int | None = None) -> MoveResult:

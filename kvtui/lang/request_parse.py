@@ -1,7 +1,7 @@
 """Request commands: the syntax (parsing and canonical text) of kvtui's request verbs.
 
 A request is an upstream ``ActiveSequence`` (SPEC §7) driven by typed commands; each command
-expands to MoveBlocks applied through the manager (kvtui.engine.requests). This module only
+expands to MoveBlocks applied through the manager (kvtui.workload.requests). This module only
 parses; it never touches engine state::
 
     req NAME tokens TOKEN ...      a request whose prompt is these token ids (u32)
@@ -24,8 +24,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kvtui.engine.errors import ParseError
-from kvtui.engine.hashing import U32_MAX, tokenize_text
+from kvtui.sim.errors import ParseError
+from kvtui.workload.actions import NewRequest, RequestAction, RequestCommand, VisitCommand
+from kvtui.workload.hashing import U32_MAX, tokenize_text
 
 MAX_ID = 2**64 - 1
 MAX_TOKENS = 1_000_000
@@ -38,68 +39,11 @@ REQUEST_EXPECTS = {
     "hit": "expect hit N",
     "moves": "expect moves [use|deref|promote ...]",
 }
-"""kvtui's request `expect` forms (parsed and checked by kvtui.engine.request_expect)."""
+"""kvtui's request `expect` forms (parsed and checked by kvtui.lang.request_expect)."""
 
 _NAME = re.compile(r"[A-Za-z0-9_-]+\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\S+', re.DOTALL)
-
-
-@dataclass(frozen=True, slots=True)
-class NewRequest:
-    """``req NAME tokens|text|share ...``: register a request (no block is touched)."""
-
-    name: str
-    source: str  # tokens | text | share
-    tokens: tuple[int, ...] = ()  # the prompt (tokens and text forms)
-    text: str = ""  # text form: the string as typed (unescaped)
-    other: str = ""  # share form: the request whose prefix is shared
-    shared: int = 0  # share form: K
-    length: int = 0  # share form: N
-
-    def __str__(self) -> str:
-        if self.source == "tokens":
-            return f"req {self.name} tokens " + " ".join(map(str, self.tokens))
-        if self.source == "text":
-            return f"req {self.name} text {quote(self.text)}"
-        return f"req {self.name} share {self.other} {self.shared} {self.length}"
-
-
-@dataclass(frozen=True, slots=True)
-class RequestAction:
-    """``prefill|decode|preempt|resume|finish NAME [N]``."""
-
-    verb: str
-    name: str
-    amount: int | None = None  # prefill: CHUNK tokens; decode: N tokens
-
-    def __str__(self) -> str:
-        return f"{self.verb} {self.name}" + ("" if self.amount is None else f" {self.amount}")
-
-
-@dataclass(frozen=True, slots=True)
-class VisitCommand:
-    """``visit ID ... [input=N]``: use the chain then release it tail-first (one trace request).
-
-    ``input`` (the request's input token count) is not used by the manager; it travels with
-    the step so a trace player can compute token hit figures.
-    """
-
-    blocks: tuple[int, ...]
-    input_tokens: int | None = None
-
-    def __str__(self) -> str:
-        text = "visit " + " ".join(map(str, self.blocks))
-        return text + ("" if self.input_tokens is None else f" input={self.input_tokens}")
-
-
-RequestCommand = NewRequest | RequestAction | VisitCommand
-REQUEST_COMMAND_TYPES = (NewRequest, RequestAction, VisitCommand)
-
-
-def quote(text: str) -> str:
-    """``text`` as a double-quoted string that :func:`parse_request` reads back exactly."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @dataclass(frozen=True, slots=True)

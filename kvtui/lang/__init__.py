@@ -1,0 +1,1 @@
+"""The language: one command parser (MoveBlock, request and expect verbs), expect checks, YAML scripts."""

@@ -1,0 +1,75 @@
+"""Shared lexing for the command language: tokens with columns, ids, durations, error helpers.
+
+The parsers (kvtui.lang.commands, kvtui.lang.request_expect) build on these so every message
+names the offending token and its 1-based column the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from kvtui.sim.errors import ParseError
+
+MAX_ID = 2**64 - 1
+NUMBER = re.compile(r"(\d+(\.\d*)?|\.\d+)\Z", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectCommand:
+    """An assertion on the previous command's result or on the current state."""
+
+    what: str
+    blocks: tuple[int, ...] = ()
+    refs: tuple[tuple[int, int], ...] = ()
+    names: tuple[str, ...] = ()
+    number: float | None = None
+    parent: int | None = None
+    parent_given: bool = False
+    counts: tuple[tuple[str, int], ...] = ()
+    text: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    column: int  # 1-based
+
+
+def tokens(text: str) -> list[Token]:
+    return [Token(m.group(), m.start() + 1) for m in re.finditer(r"\S+", text)]
+
+
+def err(message: str, tok: Token) -> ParseError:
+    return ParseError(f"{message} at column {tok.column}", tok.column)
+
+
+def block_id(tok: Token, what: str = "block id") -> int:
+    if not tok.text.isdigit() or not tok.text.isascii():
+        raise err(f"bad {what} '{tok.text}' (a non-negative decimal integer)", tok)
+    value = int(tok.text)
+    if value > MAX_ID:
+        raise err(f"{what} '{tok.text}' does not fit in 64 bits", tok)
+    return value
+
+
+def duration(tok: Token) -> float:
+    if not NUMBER.match(tok.text) or not 0 < float(tok.text) < math.inf:
+        raise err(f"bad duration '{tok.text}' (a decimal number of milliseconds > 0)", tok)
+    return float(tok.text)
+
+
+def end(text: str) -> int:
+    """The column just after the last token (where a missing argument would go)."""
+    return len(text.rstrip()) + 1
+
+
+def fmt_ms(ms: float) -> str:
+    """Plain decimal (no exponent, so it re-parses) that converts back to exactly `ms`."""
+    text = format(Decimal(repr(ms)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -1,0 +1,1 @@
+"""The step session shared by the TUI and the headless CLI: cursor, checkpoints, journal, reports."""
