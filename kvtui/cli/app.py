@@ -18,6 +18,10 @@ from kvtui.sim.config import MAX_CAPACITY
 from kvtui.sim.errors import KvError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kvtui.session.compare import Comparison
+    from kvtui.session.sweep import SweepPoint
     from kvtui.workload.trace import TraceReplay
 
 app = typer.Typer(add_completion=False, help="kvtui: see how an LLM serving engine manages its KV cache.")
@@ -236,6 +240,158 @@ def _replay_with_progress(replay: TraceReplay) -> None:
     with Progress(*columns, console=console, transient=console.is_terminal) as bar:
         task = bar.add_task("replay", total=len(replay.records))
         replay.run(lambda done: bar.advance(task, done))
+
+
+@app.command()
+def compare(
+    script: str = typer.Argument(None, help="A script file or preset (or use --trace)."),
+    eviction: str | None = typer.Option(
+        None, "--eviction", "-e", help="Backends to compare, comma-separated (default: all three)."
+    ),
+    capacity: str | None = typer.Option(None, "--capacity", "-c", help="G1 slots, comma-separated."),
+    trace_file: str | None = typer.Option(None, "--trace", help="Compare on a Mooncake trace (one step per request)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="With --trace: the first N requests."),
+    json_out: bool = typer.Option(False, "--json", help="Print figures and divergences as JSON (headless)."),
+    text: bool = typer.Option(False, "--text", help="Print a table instead of opening the TUI."),
+) -> None:
+    """Run the same steps under 2-3 backends (or capacities) in lockstep; show where they diverge."""
+    from kvtui.cli.compare_report import parse_backends, parse_capacities
+    from kvtui.session.compare import Comparison, make_variants
+
+    try:
+        capacities = parse_capacities(capacity, "--capacity", MAX_CAPACITY) if capacity else []
+        default = [] if len(capacities) > 1 else list(Eviction)
+        variants = make_variants(parse_backends(eviction) if eviction else default, capacities)
+    except KvError as exc:
+        typer.echo(f"kvtui: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if trace_file is not None:
+        source = _trace_as_script(trace_file, limit)
+    elif script is not None:
+        source = _load(script)
+    else:
+        typer.echo("kvtui: compare needs a script, a preset or --trace FILE", err=True)
+        raise typer.Exit(2)
+    headless = json_out or text or not (sys.stdout.isatty() and sys.stdin.isatty())
+    comparison = Comparison(source, variants, checkpoints=not headless)
+    _scan_with_progress(comparison)
+    if json_out:
+        from kvtui.session.report import dumps
+
+        sys.stdout.write(dumps(comparison.to_json()) + "\n")
+    elif headless:
+        from kvtui.cli.compare_report import print_compare
+
+        print_compare(comparison)
+    else:
+        from kvtui.tui.compare_app import CompareApp
+
+        comparison.jump(0)
+        CompareApp(comparison).run()
+    if comparison.error is not None:
+        typer.echo(f"{comparison.error_label}: {comparison.error}", err=True)
+        raise typer.Exit(1)
+
+
+def _trace_as_script(file: str, limit: int | None) -> Script:
+    from kvtui.lang.trace_script import trace_script
+    from kvtui.workload.trace import load_trace
+
+    if not Path(file).is_file():
+        typer.echo(f"kvtui: no trace file {file!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        records = load_trace(file, limit)
+    except KvError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    return trace_script(records, name=f"trace {Path(file).name}")
+
+
+def _scan_with_progress(comparison: Comparison) -> None:
+    """Scan a comparison, with a Rich progress bar on stderr for a TTY or a long run."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    total = comparison.sessions[0].total
+    if not console.is_terminal and total < LONG_TRACE:
+        comparison.scan()
+        return
+    columns = (TextColumn("comparing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=console.is_terminal) as bar:
+        task = bar.add_task("compare", total=total)
+        comparison.scan(lambda done: bar.advance(task, done))
+        bar.update(task, completed=comparison.total)
+
+
+@app.command()
+def sweep(
+    file: str = typer.Argument(..., help="A Mooncake-format trace (JSON lines)."),
+    capacities: str = typer.Option(..., "--capacities", help="G1 capacities, comma-separated: 1024,2048,…"),
+    eviction: str = typer.Option("lineage,lru,multi_lru", "--eviction", "-e", help="Backends, comma-separated."),
+    block_size: int = typer.Option(512, "--block-size", min=1, help="Tokens per hash id."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Replay only the first N requests."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: one per core)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the points as one JSON object."),
+    csv_out: bool = typer.Option(False, "--csv", help="Print the points as CSV."),
+) -> None:
+    """Hit ratio vs G1 capacity for each backend (the miss-ratio curve): table and plot."""
+    import os
+    import time
+
+    from kvtui.cli.compare_report import parse_backends, parse_capacities
+    from kvtui.session.sweep import sweep as run_sweep
+    from kvtui.session.sweep import sweep_json
+    from kvtui.workload.trace import load_trace
+
+    try:
+        sizes = parse_capacities(capacities, "--capacities", MAX_CAPACITY)
+        backends = parse_backends(eviction)
+    except KvError as exc:
+        typer.echo(f"kvtui: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not Path(file).is_file():
+        typer.echo(f"kvtui: no trace file {file!r}", err=True)
+        raise typer.Exit(2)
+    workers = jobs or os.cpu_count() or 1
+    started = time.perf_counter()
+    try:
+        records = load_trace(file, limit)
+        points = _sweep_with_progress(
+            len(records) * len(backends) * len(set(sizes)),
+            lambda progress: run_sweep(records, sizes, backends, block_size, file, workers, progress),
+        )
+    except KvError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    elapsed = time.perf_counter() - started
+    if json_out:
+        from kvtui.session.report import dumps
+
+        sys.stdout.write(dumps(sweep_json(file, records, block_size, points)) + "\n")
+    elif csv_out:
+        from kvtui.cli.compare_report import sweep_csv
+
+        sys.stdout.write(sweep_csv(points))
+    else:
+        from kvtui.cli.compare_report import print_sweep
+
+        print_sweep(points, elapsed, min(workers, len(points)))
+
+
+def _sweep_with_progress(total: int, work: Callable[[Callable[[int], None]], list[SweepPoint]]) -> list[SweepPoint]:
+    """Run a sweep with a Rich progress bar (requests replayed over all points) on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal and total < LONG_TRACE:
+        return work(lambda done: None)
+    columns = (TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=console.is_terminal) as bar:
+        task = bar.add_task("sweep", total=total)
+        return work(lambda done: bar.advance(task, done))
 
 
 @app.command()
