@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Sequence
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -51,21 +52,23 @@ def _pct(part: int, whole: int) -> str:
 def print_compare(comparison: Comparison, console: Console | None = None) -> None:
     console = console or Console(highlight=False)
     console.print(f"[bold]{escape(comparison.name)}[/] — {comparison.total} steps in lockstep")
-    table = Table(header_style="bold", pad_edge=False)
-    for title in ("session", "backend", "capacity", "hit blocks", "hit tokens", "stored", "evicted", "G2 ±"):
-        table.add_column(title, justify="left" if title in ("session", "backend") else "right")
+    offload = any(session.config.offload for session in comparison.sessions)
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    titles = ["session", "config", "hit blocks", "hit tokens", "stored", "evicted"] + (["G2 ±"] if offload else [])
+    for title in titles:
+        table.add_column(title, justify="left" if title in ("session", "config") else "right", no_wrap=True)
     for label, session, tally in zip(comparison.labels, comparison.sessions, comparison.tally(), strict=True):
-        g2 = f"+{tally.g2_stored} -{tally.g2_removed}" if session.config.offload else "–"
-        table.add_row(
+        row = [
             escape(label),
-            session.config.eviction,
-            str(session.config.capacity),
+            f"{session.config.eviction} cap {session.config.capacity:,}",
             f"{tally.prefix_hit_blocks}/{tally.lookups} {_pct(tally.prefix_hit_blocks, tally.lookups)}",
             _pct(tally.prefix_hit_tokens, tally.tokens),
             str(tally.stored),
             str(tally.evicted),
-            g2,
-        )
+        ]
+        if offload:
+            row.append(f"+{tally.g2_stored} -{tally.g2_removed}" if session.config.offload else "–")
+        table.add_row(*row)
     console.print(table)
     divergences = comparison.divergences
     if not divergences:
