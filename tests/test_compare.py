@@ -8,6 +8,8 @@ stepping plain sessions, never copied from the comparison's output.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -199,7 +201,13 @@ def test_compare_defaults_to_all_three_backends() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["tour", "-e", "lru"], ["tour", "-e", "lineage,fifo"], ["tour", "-c", "4,x"], ["tour", "-e", "lru,lineage", "-c", "4,8"], []],
+    [
+        ["tour", "-e", "lru"],
+        ["tour", "-e", "lineage,fifo"],
+        ["tour", "-c", "4,x"],
+        ["tour", "-e", "lru,lineage", "-c", "4,8"],
+        [],
+    ],
 )
 def test_compare_bad_options_are_one_line(args: list[str]) -> None:
     result = invoke(*args, "--json")
@@ -213,3 +221,14 @@ def test_compare_on_a_trace() -> None:
     data = json.loads(result.stdout)
     assert data["steps"] == 50
     assert [s["config"]["capacity"] for s in data["sessions"]] == [64, 64]
+
+
+def test_compare_without_a_terminal_prints_the_table_and_never_imports_textual() -> None:
+    code = (
+        "import sys; from typer.testing import CliRunner; from kvtui.cli.app import app; "
+        "r = CliRunner().invoke(app, ['compare', 'lineage-root-last', '-e', 'lineage,lru']); "
+        "assert r.exit_code == 0, r.output; assert 'divergence steps' in r.stdout, r.stdout; "
+        "assert 'textual' not in sys.modules and 'plotext' not in sys.modules"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr

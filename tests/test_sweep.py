@@ -25,7 +25,12 @@ def records() -> list:  # type: ignore[type-arg]
 def test_points_equal_single_replays_in_order(records: list) -> None:  # type: ignore[type-arg]
     done: list[int] = []
     points = sweep(records, [512, 128], ["lru", "lineage"], progress=done.append)
-    assert [(p.eviction, p.capacity) for p in points] == [("lru", 128), ("lru", 512), ("lineage", 128), ("lineage", 512)]
+    assert [(p.eviction, p.capacity) for p in points] == [
+        ("lru", 128),
+        ("lru", 512),
+        ("lineage", 128),
+        ("lineage", 512),
+    ]
     for point in points:
         replay = TraceReplay(records, point.capacity, point.eviction)
         replay.run()
@@ -56,7 +61,9 @@ def invoke(*args: str) -> Result:
 
 
 def test_cli_csv_and_json(records: list) -> None:  # type: ignore[type-arg]
-    result = invoke(str(TRACE), "--limit", str(LIMIT), "--capacities", "256,64", "-e", "lru", "--csv", "-j", "1")
+    result = invoke(
+        str(TRACE), "--limit", str(LIMIT), "--capacities", "256,64", "-e", "lru", "--csv", "-j", "1"
+    )
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [(r["eviction"], r["capacity"]) for r in rows] == [("lru", "64"), ("lru", "256")]
@@ -70,7 +77,9 @@ def test_cli_csv_and_json(records: list) -> None:  # type: ignore[type-arg]
 
 def test_cli_human_output_has_table_plot_and_wall_time(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
-    result = invoke(str(TRACE), "--limit", "60", "--capacities", "64,256", "-e", "lineage,multi_lru", "-j", "1")
+    result = invoke(
+        str(TRACE), "--limit", "60", "--capacities", "64,256", "-e", "lineage,multi_lru", "-j", "1"
+    )
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "prefix hit ratio, blocks (tokens)" in out

@@ -249,7 +249,9 @@ def compare(
         None, "--eviction", "-e", help="Backends to compare, comma-separated (default: all three)."
     ),
     capacity: str | None = typer.Option(None, "--capacity", "-c", help="G1 slots, comma-separated."),
-    trace_file: str | None = typer.Option(None, "--trace", help="Compare on a Mooncake trace (one step per request)."),
+    trace_file: str | None = typer.Option(
+        None, "--trace", help="Compare on a Mooncake trace (one step per request)."
+    ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="With --trace: the first N requests."),
     json_out: bool = typer.Option(False, "--json", help="Print figures and divergences as JSON (headless)."),
     text: bool = typer.Option(False, "--text", help="Print a table instead of opening the TUI."),
@@ -329,7 +331,9 @@ def _scan_with_progress(comparison: Comparison) -> None:
 def sweep(
     file: str = typer.Argument(..., help="A Mooncake-format trace (JSON lines)."),
     capacities: str = typer.Option(..., "--capacities", help="G1 capacities, comma-separated: 1024,2048,…"),
-    eviction: str = typer.Option("lineage,lru,multi_lru", "--eviction", "-e", help="Backends, comma-separated."),
+    eviction: str = typer.Option(
+        "lineage,lru,multi_lru", "--eviction", "-e", help="Backends, comma-separated."
+    ),
     block_size: int = typer.Option(512, "--block-size", min=1, help="Tokens per hash id."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Replay only the first N requests."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: one per core)."),
@@ -380,7 +384,9 @@ def sweep(
         print_sweep(points, elapsed, min(workers, len(points)))
 
 
-def _sweep_with_progress(total: int, work: Callable[[Callable[[int], None]], list[SweepPoint]]) -> list[SweepPoint]:
+def _sweep_with_progress(
+    total: int, work: Callable[[Callable[[int], None]], list[SweepPoint]]
+) -> list[SweepPoint]:
     """Run a sweep with a Rich progress bar (requests replayed over all points) on stderr."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

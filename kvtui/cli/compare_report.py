@@ -14,8 +14,8 @@ from rich.text import Text
 
 from kvtui.session.compare import Comparison
 from kvtui.session.sweep import CSV_FIELDS, SweepPoint
-from kvtui.sim.eviction import BACKENDS
 from kvtui.sim.errors import KvError
+from kvtui.sim.eviction import BACKENDS
 
 SHOWN_DIVERGENCES = 40
 MARKERS = {"lineage": "•", "lru": "x", "multi_lru": "+"}  # legible without colour
@@ -54,7 +54,9 @@ def print_compare(comparison: Comparison, console: Console | None = None) -> Non
     console.print(f"[bold]{escape(comparison.name)}[/] — {comparison.total} steps in lockstep")
     offload = any(session.config.offload for session in comparison.sessions)
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
-    titles = ["session", "config", "hit blocks", "hit tokens", "stored", "evicted"] + (["G2 ±"] if offload else [])
+    titles = ["session", "config", "hit blocks", "hit tokens", "stored", "evicted"] + (
+        ["G2 ±"] if offload else []
+    )
     for title in titles:
         table.add_column(title, justify="left" if title in ("session", "config") else "right", no_wrap=True)
     for label, session, tally in zip(comparison.labels, comparison.sessions, comparison.tally(), strict=True):
@@ -85,15 +87,18 @@ def print_compare(comparison: Comparison, console: Console | None = None) -> Non
         if len(divergences) > SHOWN_DIVERGENCES:
             console.print(f"… {len(divergences) - SHOWN_DIVERGENCES} more (--json lists them all)")
     if comparison.error is not None:
-        console.print(f"[red]stopped[/]: {escape(comparison.error_label or '')}: {escape(str(comparison.error))}")
+        console.print(
+            f"[red]stopped[/]: {escape(comparison.error_label or '')}: {escape(str(comparison.error))}"
+        )
 
 
 # -- sweep --------------------------------------------------------------------------------------
 
 
 def _by_backend(points: Sequence[SweepPoint]) -> dict[str, list[SweepPoint]]:
+    """Points per backend (in the order given), each list by capacity ascending."""
     out: dict[str, list[SweepPoint]] = {}
-    for point in points:
+    for point in sorted(points, key=lambda p: p.capacity):
         out.setdefault(point.eviction, []).append(point)
     return out
 
@@ -120,32 +125,56 @@ def sweep_table(points: Sequence[SweepPoint]) -> Table:
     return table
 
 
-def sweep_plot(points: Sequence[SweepPoint], width: int, color: bool) -> str:
-    """The miss-ratio curve as hit ratio vs capacity (log x axis), one line per backend."""
+def _figure(
+    series: dict[str, list[tuple[int, float]]], title: str, width: int, color: bool, height: int
+) -> str:
+    """One plotext line chart over capacities (log x axis when there are several)."""
     import plotext as plt
 
     plt.clear_figure()
-    capacities = sorted({p.capacity for p in points})
-    for name, items in _by_backend(points).items():
-        items = sorted(items, key=lambda p: p.capacity)
-        ratios = [p.figures["prefix_block_hit_ratio"] for p in items]
-        plt.plot([p.capacity for p in items], ratios, label=name, marker=MARKERS.get(name, "o"))
+    capacities = sorted({c for values in series.values() for c, _ in values})
+    for name, values in series.items():
+        plt.plot([c for c, _ in values], [v for _, v in values], label=name, marker=MARKERS.get(name, "o"))
     if len(capacities) > 1:
         plt.xscale("log")
     plt.xticks(capacities, [f"{c:,}" for c in capacities])
-    plt.title("prefix hit ratio (blocks) vs G1 capacity")
+    plt.title(title)
     plt.xlabel("G1 capacity (blocks, log scale)")
-    plt.plotsize(max(40, min(width, 100)), 20)
+    plt.plotsize(max(40, min(width, 100)), height)
     plt.theme("pro" if color else "clear")
     text: str = plt.build()
     return text if color else str(plt.uncolorize(text))
 
 
-def print_sweep(points: Sequence[SweepPoint], seconds: float, jobs: int, console: Console | None = None) -> None:
+def sweep_plot(points: Sequence[SweepPoint], width: int, color: bool) -> str:
+    """The miss-ratio curve as hit ratio vs capacity, one line per backend; with several backends a
+    second chart shows each one's gap to the first in percentage points, since the curves of
+    policies that mostly agree lie on top of each other."""
+    series = {
+        name: [(p.capacity, p.figures["prefix_block_hit_ratio"]) for p in items]
+        for name, items in _by_backend(points).items()
+    }
+    text = _figure(series, "prefix hit ratio (blocks) vs G1 capacity", width, color, 20)
+    if len(series) < 2:
+        return text
+    (base, reference), *others = series.items()
+    gaps = {
+        name: [(c, 100 * (v - r)) for (c, v), (_, r) in zip(values, reference, strict=True)]
+        for name, values in others
+    }
+    title = f"hit ratio minus {base}'s (percentage points)"
+    return text + "\n" + _figure(gaps, title, width, color, 12)
+
+
+def print_sweep(
+    points: Sequence[SweepPoint], seconds: float, jobs: int, console: Console | None = None
+) -> None:
     console = console or Console(highlight=False)
     console.print(sweep_table(points))
     console.print(Text.from_ansi(sweep_plot(points, console.width, console.is_terminal)))
-    console.print(f"wall time {seconds:.1f} s ({len(points)} replays on {jobs} process{'es' if jobs > 1 else ''})")
+    console.print(
+        f"wall time {seconds:.1f} s ({len(points)} replays on {jobs} process{'es' if jobs > 1 else ''})"
+    )
 
 
 def sweep_csv(points: Sequence[SweepPoint]) -> str:

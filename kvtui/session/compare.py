@@ -58,10 +58,13 @@ def make_variants(evictions: Sequence[str], capacities: Sequence[int]) -> list[V
     """
     if len(set(evictions)) != len(evictions) or len(set(capacities)) != len(capacities):
         raise KvError("compare: each backend and capacity may be given once")
-    pairs = list(itertools.product(evictions or [None], capacities or [None]))
+    backends: list[str | None] = list(evictions) or [None]
+    sizes: list[int | None] = list(capacities) or [None]
+    pairs = list(itertools.product(backends, sizes))
     if not MIN_SESSIONS <= len(pairs) <= MAX_SESSIONS:
         raise KvError(
-            f"compare needs {MIN_SESSIONS} or {MAX_SESSIONS} sessions (backends × capacities), got {len(pairs)}"
+            f"compare needs {MIN_SESSIONS} or {MAX_SESSIONS} sessions (backends × capacities), "
+            f"got {len(pairs)}"
         )
     out = []
     for eviction, capacity in pairs:
@@ -238,7 +241,9 @@ def _ids(blocks: tuple[int, ...]) -> str:
     return short_ids(blocks) if blocks else "nothing"
 
 
-def describe(labels: Sequence[str], facts: Sequence[StepFacts], order_parts: bool) -> tuple[tuple[str, ...], str]:
+def describe(
+    labels: Sequence[str], facts: Sequence[StepFacts], order_parts: bool
+) -> tuple[tuple[str, ...], str]:
     """(kinds, words) for one step's facts across sessions; no kinds when nothing differs."""
     kinds: list[str] = []
     words: list[str] = []
@@ -263,7 +268,9 @@ def describe(labels: Sequence[str], facts: Sequence[StepFacts], order_parts: boo
     )
     if order_parts:
         kinds.append("order")
-        words.append("eviction order parts: " + _grouped(labels, [f.head for f in facts], lambda v: f"next {_ids(v)}"))
+        words.append(
+            "eviction order parts: " + _grouped(labels, [f.head for f in facts], lambda v: f"next {_ids(v)}")
+        )
     return tuple(kinds), "; ".join(words)
 
 
@@ -363,14 +370,16 @@ class Comparison:
         sessions = []
         for label, session, tally in zip(self.labels, self.sessions, self.tally(), strict=True):
             offload = session.config.offload is not None
-            sessions.append({
-                "label": label,
-                "config": session.config.to_json(),
-                "steps": session.cursor,
-                "figures": tally.to_json(offload),
-                "g1": g1_summary(session),
-                "g2": session.manager.g2_json() if offload else None,
-            })
+            sessions.append(
+                {
+                    "label": label,
+                    "config": session.config.to_json(),
+                    "steps": session.cursor,
+                    "figures": tally.to_json(offload),
+                    "g1": g1_summary(session),
+                    "g2": session.manager.g2_json() if offload else None,
+                }
+            )
         out: dict[str, Any] = {
             "name": self.name,
             "steps": self.total,

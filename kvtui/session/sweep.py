@@ -133,7 +133,9 @@ def _drain(updates: Any, progress: Callable[[int], None] | None) -> None:
             progress(n)
 
 
-def sweep_json(label: str, records: list[TraceRequest], block_size: int, points: list[SweepPoint]) -> dict[str, Any]:
+def sweep_json(
+    label: str, records: list[TraceRequest], block_size: int, points: list[SweepPoint]
+) -> dict[str, Any]:
     """The `kvtui sweep --json` object (deterministic: no timings)."""
     return {
         "trace": label,

@@ -171,7 +171,9 @@ class CompareApp(App[None]):
         banner.set_class(view.divergence is not None, "diverged")
         for index in range(len(view.sides)):
             self.query_one(f"#side-{index} SideHead", SideHead).show(view, index)
-            self.query_one(f"#pool-{index}", ComparePoolMap).show_with(view.sides[index], view.differing[index])
+            self.query_one(f"#pool-{index}", ComparePoolMap).show_with(
+                view.sides[index], view.differing[index]
+            )
             legend_text = Text()
             for text, style in legend(view.sides[index]):
                 legend_text.append(text, style=style)
@@ -201,8 +203,13 @@ class CompareApp(App[None]):
             if pool.selected_slot != slot:
                 pool.select_slot(slot)
         if block is None:
-            panel.update(Text("Select a block (click a slot, or focus a map and press enter) to see it in "
-                              "every session.", style="dim"))
+            panel.update(
+                Text(
+                    "Select a block (click a slot, or focus a map and press enter) to see it in "
+                    "every session.",
+                    style="dim",
+                )
+            )
             return
         table = Table.grid(padding=(0, 1))
         table.add_column(style="bold")

@@ -83,7 +83,9 @@ def queue_differences(sides: Sequence[Snapshot]) -> tuple[frozenset[int], ...]:
     out = []
     for index, snap in enumerate(sides):
         others = [r for i, r in enumerate(ranks) if i != index]
-        out.append(frozenset(b for n, b in enumerate(snap.order[:QUEUE_SHOWN]) if any(r.get(b) != n for r in others)))
+        out.append(
+            frozenset(b for n, b in enumerate(snap.order[:QUEUE_SHOWN]) if any(r.get(b) != n for r in others))
+        )
     return tuple(out)
 
 
@@ -124,7 +126,9 @@ def queue_lines(view: CompareView, side: int) -> list[list[tuple[str, str]]]:
         differs = block in view.queue_differs[side]
         style = "bold white on red3" if rank == 1 else "bold"
         mark = ("≠", "bold bright_magenta") if differs else (" ", "")
-        lines.append([(f"{rank:>3}. ", "dim"), (short(block), style), mark, (f" {snap.reasons.get(block, '')}", "")])
+        lines.append(
+            [(f"{rank:>3}. ", "dim"), (short(block), style), mark, (f" {snap.reasons.get(block, '')}", "")]
+        )
     if len(snap.order) > QUEUE_SHOWN:
         lines.append([(f"     … {snap.counts['inactive'] - QUEUE_SHOWN} more", "dim")])
     return lines
