@@ -88,16 +88,30 @@ class LineageIndex:
     # -- queries --------------------------------------------------------------------------
 
     def order(self, limit: int | None = None) -> list[int]:
-        """Simulate repeated evictions on an overlay (the index is untouched), O(k log n)."""
-        heap = list(self._heap)
-        queued = set(self._queued)
+        """Simulate repeated evictions on an overlay (the index is untouched).
+
+        The heap is read in place, smallest entry first, through a frontier of heap positions
+        (an entry's children are looked at only once it is taken), so the next k victims cost
+        O((k + stale entries met) log n) instead of a copy of the heap: a viewer or a comparison
+        can ask for the queue's head after every step.
+        """
+        heap = self._heap
+        frontier: list[tuple[tuple[int, int], int]] = [(heap[0], 0)] if heap else []
+        pushed: list[tuple[int, int]] = []  # nodes that became leaves in the simulation
+        queued: dict[int, bool] = {}  # overrides of `tick in self._queued`
         children: dict[int, int] = {}  # overridden child counts
         gone: set[int] = set()  # nodes evicted in the simulation
         want = len(self) if limit is None else min(limit, len(self))
         out: list[int] = []
-        while len(out) < want and heap:
-            tick, block = heapq.heappop(heap)
-            queued.discard(tick)
+        while len(out) < want and (frontier or pushed):
+            if frontier and (not pushed or frontier[0][0] < pushed[0]):
+                (tick, block), at = heapq.heappop(frontier)
+                for child in (2 * at + 1, 2 * at + 2):
+                    if child < len(heap):
+                        heapq.heappush(frontier, (heap[child], child))
+            else:
+                tick, block = heapq.heappop(pushed)
+            queued[tick] = False
             if block in gone or self._tick.get(block) != tick:
                 continue
             if children.get(block, self._children[block]) != 0:
@@ -112,9 +126,9 @@ class LineageIndex:
                     break
                 if parent in self._tick and parent not in gone:
                     ptick = self._tick[parent]
-                    if ptick not in queued:
-                        queued.add(ptick)
-                        heapq.heappush(heap, (ptick, parent))
+                    if not queued.get(ptick, ptick in self._queued):
+                        queued[ptick] = True
+                        heapq.heappush(pushed, (ptick, parent))
                     break
                 parent = self._parent.get(parent)
         return out
