@@ -30,7 +30,7 @@ from kvtui.lang.commands import Command, MoveCommand
 from kvtui.lang.script import Script
 from kvtui.session.labels import short_ids
 from kvtui.session.report import g1_summary
-from kvtui.session.session import Session, StepError
+from kvtui.session.session import FIRST_INTERVAL, Session, StepError
 from kvtui.sim.errors import KvError
 from kvtui.sim.events import DEVICE, HOST_PINNED
 from kvtui.sim.manager import MoveResult
@@ -40,6 +40,7 @@ from kvtui.workload.requests import prefix_hit
 
 ORDER_HEAD = 8  # next victims compared after every step: O(ORDER_HEAD log n), never O(capacity)
 MIN_SESSIONS, MAX_SESSIONS = 2, 3
+CHECKPOINTS = 32  # per session in a scan (a jump replays at most steps / CHECKPOINTS steps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +285,12 @@ class Comparison:
         self.variants = list(variants)
         self.labels = [v.label for v in variants]
         self.sessions = [Session.from_script(script, v.eviction, v.capacity, checkpoints) for v in variants]
+        if checkpoints:  # a few checkpoints per session: clones of big worlds dominate a long scan
+            interval = FIRST_INTERVAL
+            while len(script.steps) > interval * CHECKPOINTS:
+                interval *= 2
+            for session in self.sessions:
+                session.interval = interval
         self.facts: list[tuple[StepFacts, ...]] = []  # facts[n-1]: step n in every session
         self.tallies: list[tuple[Tally, ...]] = [tuple(Tally() for _ in variants)]  # after n steps
         self.divergences: list[Divergence] = []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kvtui.session.compare import Comparison, Divergence, Tally
 from kvtui.session.labels import short
-from kvtui.tui.model import Snapshot, build_snapshot
+from kvtui.tui.model import ACTIVE, Snapshot, build_snapshot
 
 QUEUE_SHOWN = 12  # eviction-queue entries shown per session
 
@@ -56,23 +56,30 @@ class CompareView:
         return f"step {self.step} · {self.command} — the same in every session"
 
 
-def _state(snap: Snapshot, block: int) -> str | None:
-    view = snap.blocks.get(block)
-    return view.state if view is not None else None
+def _held(snap: Snapshot) -> tuple[set[int], set[int]]:
+    """(active, inactive) full blocks of one session's G1."""
+    active: set[int] = set()
+    inactive: set[int] = set()
+    codes = snap.slots
+    for slot, ref in snap.owner.items():
+        if isinstance(ref, int):
+            (active if codes[slot] == ACTIVE else inactive).add(ref)
+    return active, inactive
 
 
 def differing_slots(sides: Sequence[Snapshot]) -> tuple[frozenset[int], ...]:
-    """Per session, the slots holding a block another session holds differently (O(slots used))."""
+    """Per session, the slots holding a block another session holds differently.
+
+    Set algebra over each session's active and inactive blocks: O(slots used) in C-speed set
+    operations, so a 3 × 32k-slot comparison stays cheap per step.
+    """
+    held = [_held(snap) for snap in sides]
+    same_active = set.intersection(*(active for active, _ in held))
+    same_inactive = set.intersection(*(inactive for _, inactive in held))
     out = []
-    for index, snap in enumerate(sides):
-        others = [s for i, s in enumerate(sides) if i != index]
-        slots = set()
-        for slot, ref in snap.owner.items():
-            if not isinstance(ref, int):
-                continue
-            mine = _state(snap, ref)
-            if any(_state(other, ref) != mine for other in others):
-                slots.add(slot)
+    for snap, (active, inactive) in zip(sides, held, strict=True):
+        differ = (active - same_active) | (inactive - same_inactive)
+        slots = (slot for slot, ref in snap.owner.items() if ref in differ) if differ else ()
         out.append(frozenset(slots))
     return tuple(out)
 
