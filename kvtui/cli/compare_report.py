@@ -53,23 +53,23 @@ def print_compare(comparison: Comparison, console: Console | None = None) -> Non
     console = console or Console(highlight=False)
     console.print(f"[bold]{escape(comparison.name)}[/] — {comparison.total} steps in lockstep")
     offload = any(session.config.offload for session in comparison.sessions)
-    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
-    titles = ["session", "config", "hit blocks", "hit tokens", "stored", "evicted"] + (
-        ["G2 ±"] if offload else []
-    )
-    for title in titles:
-        table.add_column(title, justify="left" if title in ("session", "config") else "right", no_wrap=True)
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, collapse_padding=True)
+    titles = ["session", "backend", "cap", "hit blocks", "tokens", "stored", "evicted"]
+    for title in titles + (["G2 ±, ⇠in"] if offload else []):
+        table.add_column(title, justify="left" if title in ("session", "backend") else "right", no_wrap=True)
     for label, session, tally in zip(comparison.labels, comparison.sessions, comparison.tally(), strict=True):
         row = [
             escape(label),
-            f"{session.config.eviction} cap {session.config.capacity:,}",
+            session.config.eviction,
+            f"{session.config.capacity:,}",
             f"{tally.prefix_hit_blocks}/{tally.lookups} {_pct(tally.prefix_hit_blocks, tally.lookups)}",
             _pct(tally.prefix_hit_tokens, tally.tokens),
             str(tally.stored),
             str(tally.evicted),
         ]
         if offload:
-            row.append(f"+{tally.g2_stored} -{tally.g2_removed}" if session.config.offload else "–")
+            g2 = f"+{tally.g2_stored} -{tally.g2_removed} ⇠{tally.g2_onboarded}"
+            row.append(g2 if session.config.offload else "–")
         table.add_row(*row)
     console.print(table)
     divergences = comparison.divergences
