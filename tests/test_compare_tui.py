@@ -124,3 +124,31 @@ def test_snapshot_three_backends_with_selection_200x60(snap_compare) -> None:  #
 
     app = CompareApp(comparison("compare-hot-prefix", ["multi_lru", "lru", "lineage"]))
     assert snap_compare(app, terminal_size=(200, 60), run_before=run_before)
+
+
+async def test_aggregated_cells_mark_differences() -> None:
+    """At 4,000 slots per map a cell covers several slots; only cells with a differing slot show ≠."""
+    from kvtui.lang.script import Script, Step, make_step
+    from kvtui.sim.config import Config
+
+    lines = ["use " + " ".join(map(str, range(3000))), "deref " + " ".join(map(str, range(3000)))]
+    lines.append("use " + " ".join(map(str, range(5000, 5100))))  # 1000 free: no eviction yet
+    lines.append("use " + " ".join(map(str, range(6000, 7000))))  # 900 free: 100 evictions
+    steps = [make_step(text, n + 1) for n, text in enumerate(lines)]
+    script = Script("t", "t", "", Config(4000), steps, Step(""))
+    made = Comparison(script, make_variants(["lineage", "lru"], []))
+    made.scan()
+    app = CompareApp(made)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press(pilot, "end")
+        pool = app.query_one("#pool-1")
+        per_cell = pool.slots_per_cell  # type: ignore[attr-defined]
+        assert per_cell > 1
+        lru_view = app.view.sides[1]
+        differing = app.view.differing[1]
+        # the chain 0..2999 was released root-first: lru evicted its root end 0..99, lineage its
+        # tail 2999..2900; so lru alone still holds 2900..2999
+        assert {lru_view.owner[s] for s in differing} == set(range(2900, 3000))
+        cells = range(-(-4000 // per_cell))
+        marked = {x for x in cells if "≠" in pool._cell(x, 1, per_cell).text}  # type: ignore[attr-defined]
+        assert marked == {slot // per_cell for slot in differing}

@@ -35,14 +35,17 @@ DIFFERS = Style(color="bright_magenta", bold=True)
 
 
 class ComparePoolMap(PoolMap):
-    """A pool map that marks the slots listed in ``differing`` with ``≠`` (one slot per cell)."""
+    """A pool map that marks the slots listed in ``differing`` with ``≠``; when cells aggregate
+    many slots, a cell holding any of them shows ``≠`` instead of its fill glyph."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.differing: frozenset[int] = frozenset()
+        self._diff_cells: tuple[int, frozenset[int]] = (0, frozenset())  # (slots per cell, cells)
 
     def show_with(self, snap: Snapshot, differing: frozenset[int]) -> None:
         self.differing = differing
+        self._diff_cells = (0, frozenset())
         self.show(snap)
 
     def _slot_segment(self, snap: Snapshot, slot: int, width: int) -> Segment:
@@ -51,6 +54,17 @@ class ComparePoolMap(PoolMap):
             return segment
         text = segment.text[:-1] + "≠" if width > 1 else "≠"
         return Segment(text, (segment.style or Style()) + DIFFERS)
+
+    def _cell(self, index: int, width: int, per_cell: int) -> Segment:
+        segment = super()._cell(index, width, per_cell)
+        if per_cell == 1 or index not in self._cells_with_differences(per_cell):
+            return segment
+        return Segment("≠", (segment.style or Style()) + DIFFERS)
+
+    def _cells_with_differences(self, per_cell: int) -> frozenset[int]:
+        if self._diff_cells[0] != per_cell:
+            self._diff_cells = (per_cell, frozenset(slot // per_cell for slot in self.differing))
+        return self._diff_cells[1]
 
 
 class SideHead(Static):
