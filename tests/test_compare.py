@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -232,3 +233,13 @@ def test_compare_without_a_terminal_prints_the_table_and_never_imports_textual()
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_compare_reports_a_step_that_fails_in_one_session(tmp_path: Path) -> None:
+    path = tmp_path / "fails.yaml"
+    path.write_text("config:\n  capacity: 1\nsteps:\n  - use 1 2\n  - deref 2\n", encoding="utf-8")
+    result = invoke(str(path), "-c", "1,2", "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["steps"] == 1 and data["error"]["session"] == "cap 1" and data["error"]["line"] == 5
+    assert result.stderr.startswith(f"cap 1: {path}:5: ") and len(result.stderr.splitlines()) == 1
