@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from kvtui.cli.app import app
-from kvtui.session.sweep import sweep
+from kvtui.session.sweep import sweep, workers_for
 from kvtui.workload.trace import TraceReplay, figures_json, load_trace
 from tests.test_trace import TRACE
 
@@ -38,7 +38,8 @@ def test_points_equal_single_replays_in_order(records: list) -> None:  # type: i
     assert sum(done) == 4 * LIMIT
 
 
-def test_parallel_points_equal_the_serial_ones(records: list) -> None:  # type: ignore[type-arg]
+def test_parallel_points_equal_the_serial_ones(records: list, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+    monkeypatch.setattr("kvtui.session.sweep.PARALLEL_MIN_REQUESTS", 0)  # parallel even for a small trace
     done: list[int] = []
     serial = sweep(records, [64, 256], ["multi_lru", "lru"])
     parallel = sweep(records, [64, 256], ["multi_lru", "lru"], jobs=2, progress=done.append)
@@ -75,11 +76,15 @@ def test_cli_csv_and_json(records: list) -> None:  # type: ignore[type-arg]
     assert data["requests"] == LIMIT and len(data["points"]) == 3
 
 
+def test_small_sweeps_stay_in_process() -> None:
+    assert workers_for(100, 4, jobs=2) == 1  # 400 requests: spawning would cost more
+    assert workers_for(4000, 15, jobs=2) == 2
+    assert workers_for(4000, 15, jobs=1) == workers_for(4000, 1, jobs=8) == 1
+
+
 def test_cli_human_output_has_table_plot_and_wall_time(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
-    result = invoke(
-        str(TRACE), "--limit", "60", "--capacities", "64,256", "-e", "lineage,multi_lru", "-j", "1"
-    )
+    result = invoke(str(TRACE), "--limit", "60", "--capacities", "64,256", "-e", "lineage,multi_lru")
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "prefix hit ratio, blocks (tokens)" in out

@@ -346,7 +346,7 @@ def sweep(
 
     from kvtui.cli.compare_report import parse_backends, parse_capacities
     from kvtui.session.sweep import sweep as run_sweep
-    from kvtui.session.sweep import sweep_json
+    from kvtui.session.sweep import sweep_json, workers_for
     from kvtui.workload.trace import load_trace
 
     try:
@@ -381,7 +381,7 @@ def sweep(
     else:
         from kvtui.cli.compare_report import print_sweep
 
-        print_sweep(points, elapsed, min(workers, len(points)))
+        print_sweep(points, elapsed, workers_for(len(records), len(points), workers))
 
 
 def _sweep_with_progress(

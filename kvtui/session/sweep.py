@@ -19,6 +19,9 @@ from kvtui.sim.errors import KvError
 from kvtui.workload.trace import DEFAULT_BLOCK_SIZE, TraceReplay, TraceRequest, distinct_blocks, figures_json
 
 REPORT_EVERY = 128  # requests between progress reports from a worker
+# Below this many requests replayed in all, starting worker processes (~0.5 s each: a fresh
+# interpreter importing kvtui) costs more than it saves, so the sweep runs in this process.
+PARALLEL_MIN_REQUESTS = 20_000
 CSV_FIELDS = (
     "capacity",
     "eviction",
@@ -60,6 +63,13 @@ def replay_point(
     return SweepPoint(eviction, capacity, figures_json(replay))
 
 
+def workers_for(requests: int, points: int, jobs: int) -> int:
+    """How many processes a sweep of ``points`` replays of ``requests`` each uses (1: in-process)."""
+    if jobs <= 1 or points == 1 or requests * points < PARALLEL_MIN_REQUESTS:
+        return 1
+    return min(jobs, points)
+
+
 # -- worker processes -------------------------------------------------------------------------
 
 _records: list[TraceRequest] = []
@@ -86,19 +96,19 @@ def sweep(
 ) -> list[SweepPoint]:
     """Every (eviction, capacity) point, ordered by eviction as given then capacity ascending.
 
-    ``jobs`` > 1 runs the points in that many processes; ``progress(n)`` is called in this
-    process as n more requests are replayed (len(records) per point in all).
+    Up to ``jobs`` processes run the points (see :func:`workers_for`); ``progress(n)`` is called
+    in this process as n more requests are replayed (len(records) per point in all).
     """
     if not capacities or not evictions:
         raise KvError("sweep needs at least one capacity and one backend")
     if block_size < 1:
         raise KvError(f"block size must be >= 1, got {block_size}")
     points = [(e, c) for e in evictions for c in sorted(set(capacities))]
-    if jobs <= 1 or len(points) == 1:
+    workers = workers_for(len(records), len(points), jobs)
+    if workers == 1:
         return [replay_point(records, c, e, block_size, label, progress) for e, c in points]
     context = multiprocessing.get_context("spawn")  # no fork of a threaded parent (Rich progress)
     updates = context.Queue()
-    workers = min(jobs, len(points))
     with ProcessPoolExecutor(workers, context, _init_worker, (records, updates)) as pool:
         # Largest capacities first: the slowest points start early, so the pool ends together.
         order = sorted(points, key=lambda p: -p[1])
