@@ -7,40 +7,56 @@ so `kvtui run` stays fast.
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from kvtui.cli.conventions import COMMAND, CONTEXT, KvtuiGroup, examples, version_callback
+from kvtui.cli.options import (
+    block_size_option,
+    capacity_option,
+    eviction_option,
+    g2_blocks_option,
+    integer,
+    json_option,
+    limit_option,
+    reject,
+    script_argument,
+)
+from kvtui.cli.options import (
+    port as port_number,
+)
 from kvtui.lang.script import Script, load_script
 from kvtui.sim.config import MAX_CAPACITY
 from kvtui.sim.errors import KvError
+from kvtui.sim.eviction import BACKENDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from kvtui.session.compare import Comparison
+    from kvtui.session.session import StepError
     from kvtui.session.sweep import SweepPoint
     from kvtui.workload.trace import TraceReplay
 
-app = typer.Typer(add_completion=False, help="kvtui: see how an LLM serving engine manages its KV cache.")
-
-
-class Eviction(StrEnum):
-    lineage = "lineage"
-    lru = "lru"
-    multi_lru = "multi_lru"
-
-
-EVICTION_OPT = typer.Option(None, "--eviction", "-e", help="Eviction backend (overrides the script).")
-CAPACITY_OPT = typer.Option(
-    None, "--capacity", "-c", min=1, max=MAX_CAPACITY, help="G1 slots (overrides the script)."
+app = typer.Typer(
+    cls=KvtuiGroup,
+    context_settings=CONTEXT,
+    rich_markup_mode="rich",
+    help="kvtui: see how an LLM serving engine manages its KV cache. Without a command: the live "
+    "TUI on the guided tour.",
+    epilog=examples("kvtui", "kvtui run tour", "kvtui open lineage-leaf-first", "kvtui presets"),
 )
 
 
 @app.callback(invoke_without_command=True)
-def main_callback(ctx: typer.Context) -> None:
+def main_callback(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False, "--version", callback=version_callback, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """Without a command, open the live TUI on the guided tour."""
     if ctx.invoked_subcommand is None:
         from kvtui.presets import DEFAULT
@@ -55,70 +71,160 @@ def _open_tui(script: Script, eviction: str | None, capacity: int | None) -> Non
     KvtuiApp(Session.from_script(script, eviction, capacity)).run()
 
 
-@app.command("open")
+@app.command(
+    "open",
+    **COMMAND,
+    epilog=examples(
+        "kvtui open lineage-leaf-first -e lru",
+        "kvtui open --trace trace.jsonl --capacity 4096 --limit 200",
+        "kvtui open --resume",
+        "kvtui open --resume ~/.local/state/kvtui/journals/20260101-120000-tour.jsonl",
+    ),
+)
 def open_(
-    script: str = typer.Argument(None, help="A script file or preset (with --resume: a journal file)."),
-    eviction: Eviction | None = EVICTION_OPT,
-    capacity: int | None = CAPACITY_OPT,
+    script: str | None = script_argument(
+        "A script file or preset (default: the tour); with --resume: a journal file.", required=False
+    ),
+    eviction: str | None = eviction_option(),
+    capacity: int | None = capacity_option(),
     resume: bool = typer.Option(False, "--resume", help="Reopen the last session (or the given journal)."),
     trace_file: str | None = typer.Option(
-        None, "--trace", help="Play a Mooncake trace: one step per request (with --capacity, --limit)."
+        None, "--trace", metavar="FILE",
+        help="Play a Mooncake trace instead of a script: one step per request.",
     ),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="With --trace: the first N requests."),
+    limit: int | None = limit_option("With --trace: only the first N requests."),
+    block_size: int | None = block_size_option(None),
+    g2_blocks: int | None = g2_blocks_option(),
 ) -> None:
     """Open the live TUI on a script or preset, a request trace, or a journaled session."""
-    if trace_file is not None:
-        _open_trace(trace_file, eviction.value if eviction else "lineage", capacity, limit)
-        return
+    trace_only = {"--limit": limit, "--block-size": block_size, "--g2-blocks": g2_blocks}
     if resume:
-        from kvtui.session.journal import latest_journal
-        from kvtui.session.resume import resume as resume_journal
-        from kvtui.tui.app import KvtuiApp
+        given = _given({"--trace": trace_file, "--eviction": eviction, "--capacity": capacity, **trace_only})
+        if given:
+            raise reject(f"--resume replays a journal as it was written: it takes no {given}")
+        _open_resumed(script)
+    elif trace_file is not None:
+        if script is not None:
+            raise reject(f"give a script or --trace FILE, not both (got {script!r} and --trace)")
+        _open_trace(trace_file, eviction or "lineage", capacity, limit, block_size, g2_blocks)
+    else:
+        given = _given(trace_only)
+        if given:
+            raise reject(f"{given} only apply with --trace FILE")
+        from kvtui.presets import DEFAULT
 
-        path = Path(script) if script else latest_journal()
-        if path is None or not path.is_file():
-            typer.echo("kvtui: no journal to resume", err=True)
-            raise typer.Exit(2)
-        try:
-            session = resume_journal(path)
-        except KvError as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(1) from None
-        KvtuiApp(session).run()
-        return
-    from kvtui.presets import DEFAULT
-
-    _open_tui(_load(script or DEFAULT), eviction.value if eviction else None, capacity)
+        _open_tui(_load(script or DEFAULT), eviction, capacity)
 
 
-def _open_trace(file: str, eviction: str, capacity: int | None, limit: int | None) -> None:
-    from kvtui.lang.trace_script import trace_script
-    from kvtui.session.session import Session
+def _given(options: dict[str, object]) -> str:
+    """The names of the options that were given, as one phrase ('' if none)."""
+    return ", ".join(name for name, value in options.items() if value is not None and value is not False)
+
+
+def _open_resumed(journal: str | None) -> None:
+    from kvtui.session.journal import latest_journal, state_dir
+    from kvtui.session.resume import resume as resume_journal
     from kvtui.tui.app import KvtuiApp
-    from kvtui.workload.trace import load_trace
 
-    if not Path(file).is_file():
-        typer.echo(f"kvtui: no trace file {file!r}", err=True)
-        raise typer.Exit(2)
+    path = Path(journal) if journal else latest_journal()
+    if path is None:
+        raise reject(f"no journal to resume in {state_dir() / 'journals'}")
+    if not path.is_file():
+        raise reject(f"no journal file {str(path)!r} to resume")
     try:
-        records = load_trace(file, limit)
+        session = resume_journal(path)
     except KvError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    script = trace_script(records, capacity, eviction, name=f"trace {Path(file).name}")
-    KvtuiApp(Session(script)).run()
+    KvtuiApp(session).run()
 
 
-@app.command()
-def serve(
-    script: str = typer.Argument(None, help="A script file or preset to open (default: the tour)."),
-    port: int = typer.Option(8000, help="Port on 127.0.0.1."),
+def _open_trace(
+    file: str, eviction: str, capacity: int | None, limit: int | None, block_size: int | None,
+    g2_blocks: int | None,
 ) -> None:
-    """Serve the same TUI in a browser (textual-serve) on 127.0.0.1."""
-    from textual_serve.server import Server
+    from kvtui.lang.trace_script import trace_script
+    from kvtui.session.session import Session
+    from kvtui.sim.config import OffloadConfig
+    from kvtui.tui.app import KvtuiApp
+    from kvtui.workload.trace import DEFAULT_BLOCK_SIZE, load_trace
 
-    target = f" {script}" if script else ""
-    Server(f"{sys.executable} -m kvtui.cli.app open{target}", host="127.0.0.1", port=port).serve()
+    if not Path(file).is_file():
+        raise reject(f"no trace file {file!r}")
+    try:
+        records = load_trace(file, limit)
+        offload = OffloadConfig(g2_blocks) if g2_blocks is not None else None
+        script = trace_script(records, capacity, eviction, block_size or DEFAULT_BLOCK_SIZE, offload,
+                              name=f"trace {Path(file).name}")
+        session = Session(script)
+    except KvError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    KvtuiApp(session).run()
+
+
+@app.command(
+    **COMMAND,
+    epilog=examples(
+        "kvtui serve", "kvtui serve lineage-leaf-first --port 0",
+        "kvtui serve my-script.yaml --host 0.0.0.0 --allow-remote",
+    ),
+)
+def serve(
+    script: str | None = script_argument(
+        "A script file or preset to open (default: the tour).", required=False
+    ),
+    eviction: str | None = eviction_option(),
+    capacity: int | None = capacity_option(),
+    port: int = typer.Option(
+        8000, "--port", "-p", parser=port_number, metavar="INTEGER", show_default=True,
+        help="TCP port, 1..65535; 0 picks a free one (the URL printed is the real one).",
+    ),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", metavar="ADDRESS", show_default=True,
+        help="Address to listen on. Anything but loopback needs --allow-remote.",
+    ),
+    allow_remote: bool = typer.Option(
+        False, "--allow-remote", help="Allow a --host other than loopback: anyone who can reach it can type."
+    ),
+    max_sessions: int = typer.Option(
+        4, "--max-sessions", parser=integer(1, 64), metavar="INTEGER", show_default=True,
+        help="Browser sessions (app processes) allowed at once; more are refused.",
+    ),
+) -> None:
+    """Serve the same TUI in a browser (textual-serve): one app process per browser tab.
+
+    Only pages of this server may connect (the websocket Origin must be this host and port).
+    """
+    from kvtui.cli.serve import ServeOptions, is_loopback, serve_app
+    from kvtui.presets import DEFAULT
+
+    target = script or DEFAULT
+    loaded = _load(target)  # the same errors and exit codes as `kvtui run`, before anything starts
+    if eviction is not None or capacity is not None:
+        _session_or_exit(loaded, eviction, capacity)
+    if not is_loopback(host):
+        if not allow_remote:
+            raise reject(f"--host {host} is reachable from other machines: add --allow-remote to mean it")
+        typer.echo(f"kvtui serve: warning: listening on {host}: anyone who can reach it can drive the app",
+                   err=True)
+    elif allow_remote:
+        raise reject("--allow-remote only applies with a --host other than loopback")
+    argv = [sys.executable, "-m", "kvtui.cli.app", "open"]
+    argv += ["--eviction", eviction] if eviction else []
+    argv += ["--capacity", str(capacity)] if capacity else []
+    argv += ["--", target]  # the script is an argument, never an option (nor a shell word)
+    serve_app(ServeOptions(argv, loaded.name, host, port, max_sessions))
+
+
+def _session_or_exit(script: Script, eviction: str | None, capacity: int | None) -> None:
+    from kvtui.session.session import Session
+
+    try:
+        Session.from_script(script, eviction, capacity, checkpoints=False)
+    except KvError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
 
 
 def _load(target: str) -> Script:
@@ -126,8 +232,7 @@ def _load(target: str) -> Script:
 
     path = resolve(target)
     if path is None:
-        typer.echo(f"kvtui: no script file or preset named {target!r} (see `kvtui presets`)", err=True)
-        raise typer.Exit(2)
+        raise reject(f"no script file or preset named {target!r} (see `kvtui presets`)")
     try:
         return load_script(path)
     except KvError as exc:
@@ -135,37 +240,59 @@ def _load(target: str) -> Script:
         raise typer.Exit(1) from None
 
 
-@app.command()
+@app.command(
+    **COMMAND,
+    epilog=examples(
+        "kvtui run tour", "kvtui run tour --quiet", "kvtui run my-script.yaml --json",
+        "kvtui run tour --eviction lru --capacity 6 --no-expect",
+    ),
+)
 def run(
-    script: str = typer.Argument(..., help="A script file or a preset name."),
-    json_out: bool = typer.Option(False, "--json", help="Print the SPEC §10 JSON report."),
-    eviction: Eviction | None = EVICTION_OPT,
-    capacity: int | None = CAPACITY_OPT,
+    script: str = script_argument(),
+    json_out: bool = json_option("Print the JSON report (its keys are described in the README)."),
+    eviction: str | None = eviction_option(),
+    capacity: int | None = capacity_option(),
+    no_expect: bool = typer.Option(
+        False, "--no-expect",
+        help="Check expect lines without enforcing them: each failure is reported and the run goes on.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Hide the script's notes."),
 ) -> None:
-    """Apply every step of a script headless and report what happened."""
+    """Apply every step of a script headless and report what happened (notes beside their steps)."""
     from kvtui.session.report import build_report, dumps
     from kvtui.session.session import Session, StepError
 
-    chosen = eviction.value if eviction else None
-    session = Session.from_script(_load(script), chosen, capacity, checkpoints=False)
+    session = Session.from_script(_load(script), eviction, capacity, checkpoints=False)
     error: StepError | None = None
+    failures: list[StepError] = []
     try:
-        session.run_to_end()
+        session.run_to_end(failures.append if no_expect else None)
     except StepError as exc:
         error = exc
     if json_out:
         sys.stdout.write(dumps(build_report(session, error)) + "\n")
+        for failure in failures:
+            typer.echo(f"{failure} (not enforced: --no-expect)", err=True)
     else:
         from kvtui.cli.text_report import print_run
 
-        print_run(session)
+        print_run(session, notes=not quiet, failures=failures)
+    if failures:
+        typer.echo(f"kvtui: {len(failures)} expect line(s) failed, not enforced (--no-expect)", err=True)
     if error is not None:
-        typer.echo(str(error), err=True)
+        typer.echo(str(error) + _override_hint(error, eviction, capacity), err=True)
         raise typer.Exit(1)
 
 
-@app.command()
-def validate(script: str = typer.Argument(..., help="A script file or a preset name.")) -> None:
+def _override_hint(error: StepError, eviction: str | None, capacity: int | None) -> str:
+    """Why an expect may fail under an override, and the way out."""
+    if (eviction is None and capacity is None) or not error.message.startswith("expect "):
+        return ""
+    return " (an override changed the config the expects were written for: add --no-expect)"
+
+
+@app.command(**COMMAND, epilog=examples("kvtui validate my-script.yaml", "kvtui validate tour"))
+def validate(script: str = script_argument()) -> None:
     """Check a script: YAML, config, every command and every expect (it runs headless)."""
     from kvtui.session.session import Session, StepError
 
@@ -179,24 +306,28 @@ def validate(script: str = typer.Argument(..., help="A script file or a preset n
 
 
 LONG_TRACE = 1000  # requests: from here on a progress bar is shown even when stderr is not a TTY
-TRACE_EVICTION_OPT = typer.Option(Eviction.lineage, "--eviction", "-e", help="Eviction backend.")
 
 
-@app.command()
+@app.command(
+    **COMMAND,
+    epilog=examples(
+        "kvtui trace trace.jsonl", "kvtui trace trace.jsonl --capacity 4096 --eviction lru --json",
+        "kvtui trace trace.jsonl --capacity 4096 --g2-blocks 16384 --limit 1000",
+    ),
+)
 def trace(
-    file: str = typer.Argument(..., help="A Mooncake-format trace: JSON lines with timestamp, "
-                               "input_length, output_length, hash_ids."),
-    capacity: int | None = typer.Option(
-        None, "--capacity", "-c", min=1, max=MAX_CAPACITY,
-        help="G1 slots (default: unbounded, one per distinct block).",
+    file: str = typer.Argument(
+        ..., metavar="FILE", show_default=False,
+        help="A Mooncake-format trace: JSON lines with timestamp, input_length, output_length, hash_ids.",
     ),
-    eviction: Eviction = TRACE_EVICTION_OPT,
-    block_size: int = typer.Option(512, "--block-size", min=1, help="Tokens per hash id."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Replay only the first N requests."),
-    g2_blocks: int | None = typer.Option(
-        None, "--g2-blocks", min=1, max=MAX_CAPACITY, help="Enable the G2 tier with this many blocks."
+    capacity: int | None = capacity_option(
+        "G1 slots, 1..1,000,000 (default: unbounded, one per distinct block)."
     ),
-    json_out: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
+    eviction: str = eviction_option("Eviction backend.", default="lineage"),
+    block_size: int = block_size_option(),
+    limit: int | None = limit_option("Replay only the first N requests."),
+    g2_blocks: int | None = g2_blocks_option(),
+    json_out: bool = json_option("Print the figures as one JSON object."),
 ) -> None:
     """Replay a request trace: each request uses its hash_ids chain, then releases it tail-first."""
     import time
@@ -206,12 +337,11 @@ def trace(
     from kvtui.workload.trace import TraceReplay, figures_json, load_trace
 
     if not Path(file).is_file():
-        typer.echo(f"kvtui: no trace file {file!r}", err=True)
-        raise typer.Exit(2)
+        raise reject(f"no trace file {file!r}")
     try:
         records = load_trace(file, limit)
         offload = OffloadConfig(g2_blocks) if g2_blocks is not None else None
-        replay = TraceReplay(records, capacity, eviction.value, block_size, offload, label=file)
+        replay = TraceReplay(records, capacity, eviction, block_size, offload, label=file)
         started = time.perf_counter()
         _replay_with_progress(replay)
         elapsed = time.perf_counter() - started
@@ -242,17 +372,26 @@ def _replay_with_progress(replay: TraceReplay) -> None:
         replay.run(lambda done: bar.advance(task, done))
 
 
-@app.command()
+@app.command(
+    **COMMAND,
+    epilog=examples(
+        "kvtui compare lineage-root-last --text", "kvtui compare tour -e lineage,lru --json",
+        "kvtui compare tour -c 6,8 --text",
+    ),
+)
 def compare(
-    script: str = typer.Argument(None, help="A script file or preset (or use --trace)."),
+    script: str | None = script_argument("A script file or preset (or use --trace).", required=False),
     eviction: str | None = typer.Option(
-        None, "--eviction", "-e", help="Backends to compare, comma-separated (default: all three)."
+        None, "--eviction", "-e", metavar="BACKENDS",
+        help="Backends to compare, comma-separated (default: all three).",
     ),
-    capacity: str | None = typer.Option(None, "--capacity", "-c", help="G1 slots, comma-separated."),
+    capacity: str | None = typer.Option(
+        None, "--capacity", "-c", metavar="INTEGERS", help="G1 slots, comma-separated."
+    ),
     trace_file: str | None = typer.Option(
-        None, "--trace", help="Compare on a Mooncake trace (one step per request)."
+        None, "--trace", metavar="FILE", help="Compare on a Mooncake trace (one step per request)."
     ),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="With --trace: the first N requests."),
+    limit: int | None = limit_option("With --trace: only the first N requests."),
     json_out: bool = typer.Option(False, "--json", help="Print figures and divergences as JSON (headless)."),
     text: bool = typer.Option(False, "--text", help="Print a table instead of opening the TUI."),
 ) -> None:
@@ -262,7 +401,7 @@ def compare(
 
     try:
         capacities = parse_capacities(capacity, "--capacity", MAX_CAPACITY) if capacity else []
-        default = [] if len(capacities) > 1 else list(Eviction)
+        default = [] if len(capacities) > 1 else list(BACKENDS)
         variants = make_variants(parse_backends(eviction) if eviction else default, capacities)
     except KvError as exc:
         typer.echo(f"kvtui: {exc}", err=True)
@@ -300,8 +439,7 @@ def _trace_as_script(file: str, limit: int | None) -> Script:
     from kvtui.workload.trace import load_trace
 
     if not Path(file).is_file():
-        typer.echo(f"kvtui: no trace file {file!r}", err=True)
-        raise typer.Exit(2)
+        raise reject(f"no trace file {file!r}")
     try:
         records = load_trace(file, limit)
     except KvError as exc:
@@ -327,16 +465,29 @@ def _scan_with_progress(comparison: Comparison) -> None:
         bar.update(task, completed=comparison.total)
 
 
-@app.command()
-def sweep(
-    file: str = typer.Argument(..., help="A Mooncake-format trace (JSON lines)."),
-    capacities: str = typer.Option(..., "--capacities", help="G1 capacities, comma-separated: 1024,2048,…"),
-    eviction: str = typer.Option(
-        "lineage,lru,multi_lru", "--eviction", "-e", help="Backends, comma-separated."
+@app.command(
+    **COMMAND,
+    epilog=examples(
+        "kvtui sweep trace.jsonl --capacities 8,16,32",
+        "kvtui sweep trace.jsonl --capacities 8,16 -e lru --csv",
     ),
-    block_size: int = typer.Option(512, "--block-size", min=1, help="Tokens per hash id."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Replay only the first N requests."),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: one per core)."),
+)
+def sweep(
+    file: str = typer.Argument(
+        ..., metavar="FILE", show_default=False, help="A Mooncake-format trace (JSON lines)."
+    ),
+    capacities: str = typer.Option(
+        ..., "--capacities", metavar="INTEGERS", help="G1 capacities, comma-separated: 1024,2048,…"
+    ),
+    eviction: str = typer.Option(
+        "lineage,lru,multi_lru", "--eviction", "-e", metavar="BACKENDS", help="Backends, comma-separated."
+    ),
+    block_size: int = block_size_option(),
+    limit: int | None = limit_option("Replay only the first N requests."),
+    jobs: int = typer.Option(
+        0, "--jobs", "-j", parser=integer(0, 1024), metavar="INTEGER",
+        help="Worker processes (default: one per core).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the points as one JSON object."),
     csv_out: bool = typer.Option(False, "--csv", help="Print the points as CSV."),
 ) -> None:
@@ -356,8 +507,7 @@ def sweep(
         typer.echo(f"kvtui: {exc}", err=True)
         raise typer.Exit(2) from None
     if not Path(file).is_file():
-        typer.echo(f"kvtui: no trace file {file!r}", err=True)
-        raise typer.Exit(2)
+        raise reject(f"no trace file {file!r}")
     workers = jobs or os.cpu_count() or 1
     started = time.perf_counter()
     try:
@@ -400,7 +550,7 @@ def _sweep_with_progress(
         return work(lambda done: bar.advance(task, done))
 
 
-@app.command()
+@app.command(**COMMAND, epilog=examples("kvtui presets", "kvtui run lineage-leaf-first"))
 def presets() -> None:
     """List the bundled presets with their one-line descriptions."""
     from kvtui.presets import describe, preset_names

@@ -6,14 +6,16 @@ keeps full integers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from kvtui.lang.script import Step
 from kvtui.session.labels import short, short_ids, short_move
-from kvtui.session.session import Session
+from kvtui.session.session import Session, StepError
 from kvtui.sim.events import RouterEvent
 from kvtui.sim.manager import MoveResult
 
@@ -29,7 +31,12 @@ def describe_event(event: RouterEvent) -> str:
     return f"[red]{tier} removed[/] {escape(f'[{ids}]')}"
 
 
-def print_run(session: Session, console: Console | None = None) -> None:
+def print_run(
+    session: Session, console: Console | None = None, notes: bool = True,
+    failures: Sequence[StepError] = (),
+) -> None:
+    """The run as a table, each step's notes (unless `notes` is off) and not-enforced expect
+    failures right below it, then the final pools."""
     console = console or Console(highlight=False)
     cfg = session.config
     g2 = f", G2 {cfg.offload.g2_blocks} blocks" if cfg.offload else ""
@@ -37,9 +44,13 @@ def print_run(session: Session, console: Console | None = None) -> None:
         f"[bold]{escape(session.name)}[/] — capacity {cfg.capacity}, {cfg.eviction}{g2}, "
         f"block size {cfg.block_size}"
     )
+    failed: dict[int, list[StepError]] = {}
+    for failure in failures:
+        failed.setdefault(failure.step, []).append(failure)
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     for column in ("step", "command", "returned", "events"):
         table.add_column(column, justify="right" if column in ("step", "returned") else "left")
+    _add_remarks(table, session.intro, failed.get(0, []), notes)
     for number, (step, result) in enumerate(zip(session.steps, session.records, strict=False), 1):
         events = "; ".join(describe_event(e) for e in result.events)
         if result.expanded:
@@ -47,8 +58,18 @@ def print_run(session: Session, console: Console | None = None) -> None:
         if result.warnings:
             events += "".join(f"\n[yellow]warning:[/] {escape(w)}" for w in result.warnings)
         table.add_row(str(number), escape(step.text), str(result.returned), events or "[dim]—[/]")
+        _add_remarks(table, step, failed.get(number, []), notes)
     console.print(table)
     _print_pools(session, console)
+
+
+def _add_remarks(table: Table, step: Step, failures: list[StepError], notes: bool) -> None:
+    """The step's notes and its failed (not enforced) expects, as rows under it."""
+    for note in step.notes if notes else []:
+        table.add_row("", "", "", f"[cyan]note:[/] [italic]{escape(note)}[/]")
+    for failure in failures:
+        line = f"line {failure.line}: " if failure.line is not None else ""
+        table.add_row("", "", "", f"[yellow]expect failed (not enforced):[/] {line}{escape(failure.message)}")
 
 
 def _print_pools(session: Session, console: Console) -> None:
@@ -103,7 +124,8 @@ def _print_requests(session: Session, console: Console) -> None:
         seq = req.seq
         console.print(
             f"  {escape(name)}: {req.state}, {len(seq)} tokens ({seq.generated_tokens} generated), "
-            f"allocated {seq.num_allocated_tokens}, holds {req.held_blocks} block(s): "
+            f"allocated {seq.num_allocated_tokens}, holds {req.held_blocks} of its "
+            f"{len(seq.unique_blocks)} block(s); its blocks: "
             f"{' '.join(escape(str(b)) if not isinstance(b, int) else short(b) for b in seq.unique_blocks)}"
         )
 
@@ -112,10 +134,15 @@ def print_trace(figures: dict[str, Any], elapsed: float, console: Console | None
     """`kvtui trace` human output: the figures of kvtui.workload.trace.figures_json, then speed."""
     console = console or Console(highlight=False)
     cfg = figures["config"]
-    bound = " (unbounded)" if cfg["unbounded"] else ""
+    capacity = f"capacity {cfg['capacity']:,}"
+    if cfg["unbounded"]:  # one slot per distinct block: nothing is evicted (none for an empty trace)
+        slots = figures["unique_blocks"]
+        capacity = "capacity unbounded"
+        if slots:
+            capacity += f" ({slots:,} slots, one per distinct block)"
     g2 = f" · G2 {cfg['g2_blocks']:,} blocks" if cfg["g2_blocks"] else ""
     console.print(
-        f"[bold]trace {escape(figures['trace'])}[/] — capacity {cfg['capacity']:,}{bound} · "
+        f"[bold]trace {escape(figures['trace'])}[/] — {capacity} · "
         f"{cfg['eviction']} · block size {cfg['block_size']}{g2}"
     )
     table = Table(box=None, show_header=False, pad_edge=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+from collections.abc import Callable
 
 from kvtui.lang.commands import (
     Command,
@@ -26,7 +27,7 @@ from kvtui.lang.expect import ExpectFailure, check
 from kvtui.lang.script import Check, Script, Step, make_step
 from kvtui.session.journal import Journal, header_of
 from kvtui.sim.config import Config
-from kvtui.sim.errors import CommandError, KvError
+from kvtui.sim.errors import CommandError, KvError, bounded
 from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.workload.actions import REQUEST_COMMAND_TYPES
 from kvtui.workload.world import World
@@ -40,10 +41,11 @@ class StepError(KvError):
     """A step that failed: a bad command or a failed expect, located by step and line."""
 
     def __init__(self, label: str, step: int, line: int | None, message: str) -> None:
-        super().__init__(f"{label}:{line}: {message}" if line is not None else message)
+        self.message = bounded(message)  # quoted tokens are cut; the label never is
+        text = f"{label}:{line}: {self.message}" if line is not None else self.message
+        Exception.__init__(self, text)
         self.step = step
         self.line = line
-        self.message = message
 
 
 def execute(world: World, command: Command) -> MoveResult:
@@ -171,12 +173,19 @@ class Session:
         while self.cursor < target:
             self.forward(check_expects=False)
 
-    def run_to_end(self) -> None:
-        """Apply every remaining step with its checks (the headless run)."""
+    def run_to_end(self, failed: Callable[[StepError], None] | None = None) -> None:
+        """Apply every remaining step with its checks (the headless run).
+
+        With `failed`, each failing expect is handed to it and the run goes on (checked, not
+        enforced: `kvtui run --no-expect`); a bad command still stops the run.
+        """
         if self.cursor == 0:
-            self.check_intro()
+            self._run_checks(self.intro, 0, failed)
         while self.cursor < len(self.steps):
-            self.forward()
+            step = self.steps[self.cursor]
+            self.forward(check_expects=failed is None)
+            if failed is not None:
+                self._run_checks(step, self.cursor, failed)
 
     # -- typing ---------------------------------------------------------------------------
 
@@ -214,12 +223,15 @@ class Session:
         if self.journal is not None:
             self.journal.append(self.cursor, text, lambda: header_of(self.as_script()))
 
-    def _run_checks(self, step: Step, number: int) -> None:
+    def _run_checks(self, step: Step, number: int, failed: Callable[[StepError], None] | None = None) -> None:
         for item in step.checks:
             try:
                 self._check_now(item)
             except StepError as exc:
-                raise StepError(self.label, number, item.line, exc.message) from None
+                error = StepError(self.label, number, item.line, exc.message)
+                if failed is None:
+                    raise error from None
+                failed(error)
 
     def _check_now(self, item: Check) -> None:
         if item.error is not None or item.expect is None:

@@ -6,9 +6,37 @@ problem, so the CLI and the TUI can show it as-is.
 
 from __future__ import annotations
 
+MAX_WORD = 60  # characters of one quoted token in a located message; longer ones are cut
+MAX_PATH_WORD = 240  # the same for messages that may start with a file path
+MAX_MESSAGE = 400  # characters of a whole message
+
+
+def shorten(text: str, limit: int = MAX_WORD) -> str:
+    """`text` cut in the middle to about `limit` characters, saying how long it was.
+
+    Error messages echo the token they are about; a 1 MB number must not become a 1 MB line.
+    """
+    if len(text) <= limit:
+        return text
+    keep = max(limit // 2 - 4, 1)
+    return f"{text[:keep]}…{text[-keep:]} ({len(text):,} characters)"
+
+
+def bounded(message: str, word: int = MAX_WORD) -> str:
+    """A message with every word over `word` characters shortened, the whole kept to MAX_MESSAGE."""
+    if len(message) > word:
+        message = " ".join(shorten(part, word) for part in message.split(" "))
+    return shorten(message, MAX_MESSAGE)
+
 
 class KvError(Exception):
-    """Base class of every error kvtui reports to a user (never a traceback)."""
+    """Base class of every error kvtui reports to a user (never a traceback).
+
+    Its message is bounded (see `bounded`) whatever the input it quotes.
+    """
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(bounded(str(message), MAX_PATH_WORD), *args)
 
 
 class CommandError(KvError):
@@ -51,8 +79,8 @@ class ScriptError(KvError):
     """An error located in a script file: rendered as ``FILE:LINE: message``."""
 
     def __init__(self, path: str, line: int, message: str, step: int | None = None) -> None:
-        super().__init__(f"{path}:{line}: {message}")
+        self.message = bounded(message)
+        Exception.__init__(self, f"{path}:{line}: {self.message}")  # the path is never cut
         self.path = path
         self.line = line
-        self.message = message
         self.step = step
