@@ -269,21 +269,6 @@ async def test_palette_open_preset_switches_session() -> None:
         assert app.snapshot.step == 0
 
 
-async def test_palette_save_script_and_screenshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    app = lines_app(8, ["use 1 2"], name="demo")
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await press(pilot, "right")
-        await type_command(pilot, "deref 2 1")
-        app.action_save_script()
-        app.action_save_svg()
-        await pilot.pause()
-    saved = (tmp_path / "demo-session.yaml").read_text()
-    assert "- use 1 2" in saved and "- deref 2 1" in saved
-    assert list(tmp_path.glob("*.svg"))
-
-
 async def test_typed_commands_are_journaled_and_resume(tmp_path: Path) -> None:
     app = lines_app(8, ["use 1 2 3", "deref 3 2 1"])
     app.session.journal = Journal(tmp_path / "j.jsonl")

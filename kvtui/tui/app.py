@@ -337,16 +337,31 @@ class KvtuiApp(App[None]):
     def action_save_script(self) -> None:
         s = self.session
         text = dump_script(Script(s.label, s.name, s.description, s.config, s.steps, s.intro))
-        path = Path.cwd() / f"{Path(s.label).stem or 'session'}-session.yaml"
-        path.write_text(text, encoding="utf-8")
-        self.notify(f"saved {path}", title="Session saved as script")
+        name = f"{Path(s.label).stem or 'session'}-session.yaml"
+        self._save("Save session as script", name, text, "Session saved as script")
 
     def action_save_svg(self) -> None:
-        path = self.save_screenshot(path=str(Path.cwd()))
-        self.notify(f"saved {path}", title="Screenshot")
+        from datetime import datetime
+
+        text = self.export_screenshot()  # the screen now, before the dialog covers it
+        name = f"kvtui-{datetime.now():%Y%m%d-%H%M%S}.svg"
+        self._save("Save screenshot (SVG)", name, text, "Screenshot saved")
+
+    def _save(self, title: str, name: str, text: str, done_title: str) -> None:
+        """Ask where (default: the state dir's saved/), confirm an overwrite, report in one line."""
+        from kvtui.tui.saving import save_with_dialogs, saved_folder
+
+        def done(path: str | None, error: str | None) -> None:
+            if error is not None:
+                self.notify(error, title="Not saved", severity="error", timeout=8, markup=False)
+            elif path is not None:
+                self.notify(f"saved {path}", title=done_title, markup=False)
+
+        save_with_dialogs(self, title, saved_folder() / name, text, done)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own "Screenshot" entry would save to the working directory: ours asks where
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
         commands = [
             ("Step forward", "Apply the next step", self.action_step_forward),
             ("Step back", "Undo the last step (state restored exactly)", self.action_step_back),
