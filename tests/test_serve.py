@@ -130,7 +130,9 @@ async def first_bytes(ws: aiohttp.ClientWebSocketResponse, want: int = 1000) -> 
 def test_injection_attempt_runs_nothing(tmp_path: Path) -> None:
     result = run_serve(tmp_path, "nosuch || touch pwned", "--port", "0")
     assert result.returncode == 2
-    assert result.stderr == "kvtui: no script file or preset named 'nosuch || touch pwned' (see `kvtui presets`)\n"
+    assert result.stderr == (
+        "kvtui: no script file or preset named 'nosuch || touch pwned' (see `kvtui presets`)\n"
+    )
     assert not (tmp_path / "pwned").exists()
 
 

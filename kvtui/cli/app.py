@@ -110,7 +110,7 @@ def open_(
     else:
         given = _given(trace_only)
         if given:
-            raise reject(f"{given} only apply with --trace FILE")
+            raise reject(f"{given} only {'applies' if ',' not in given else 'apply'} with --trace FILE")
         from kvtui.presets import DEFAULT
 
         _open_tui(_load(script or DEFAULT), eviction, capacity)

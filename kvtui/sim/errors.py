@@ -6,26 +6,27 @@ problem, so the CLI and the TUI can show it as-is.
 
 from __future__ import annotations
 
-MAX_WORD = 60  # characters of one quoted token in a located message; longer ones are cut
-MAX_PATH_WORD = 240  # the same for messages that may start with a file path
+MAX_WORD = 60  # characters of one quoted token in a message; longer ones are cut in the middle
 MAX_MESSAGE = 400  # characters of a whole message
 
 
 def shorten(text: str, limit: int = MAX_WORD) -> str:
-    """`text` cut in the middle to about `limit` characters, saying how long it was.
+    """`text` cut in the middle to at most `limit` characters, saying how long it was.
 
     Error messages echo the token they are about; a 1 MB number must not become a 1 MB line.
+    Shortening a shortened text changes nothing.
     """
     if len(text) <= limit:
         return text
-    keep = max(limit // 2 - 4, 1)
-    return f"{text[:keep]}…{text[-keep:]} ({len(text):,} characters)"
+    suffix = f" ({len(text):,} characters)"
+    keep = max((limit - len(suffix) - 1) // 2, 1)
+    return f"{text[:keep]}…{text[-keep:]}{suffix}"
 
 
-def bounded(message: str, word: int = MAX_WORD) -> str:
-    """A message with every word over `word` characters shortened, the whole kept to MAX_MESSAGE."""
-    if len(message) > word:
-        message = " ".join(shorten(part, word) for part in message.split(" "))
+def bounded(message: str) -> str:
+    """A message with every long word shortened (file paths excepted), the whole kept short."""
+    if len(message) > MAX_WORD:
+        message = " ".join(part if "/" in part else shorten(part) for part in message.split(" "))
     return shorten(message, MAX_MESSAGE)
 
 
@@ -36,7 +37,7 @@ class KvError(Exception):
     """
 
     def __init__(self, message: str = "", *args: object) -> None:
-        super().__init__(bounded(str(message), MAX_PATH_WORD), *args)
+        super().__init__(bounded(str(message)), *args)
 
 
 class CommandError(KvError):
