@@ -211,7 +211,9 @@ ERRORS = [
     ("tick ٣", "bad duration '٣' (a decimal number of milliseconds > 0) at column 6"),
     ("tick NEXT", "bad duration 'NEXT' (a decimal number of milliseconds > 0) at column 6"),
     ("tick " + "9" * 400,
-     f"bad duration '{'9' * 400}' (a decimal number of milliseconds > 0) at column 6"),
+     # a long token is cut in the middle (21 characters a side, quotes included) with its length
+     f"bad duration '{'9' * 20}…{'9' * 20}' (402 characters) (a decimal number of milliseconds > 0) "
+     "at column 6"),
     # expect
     ("expect", f"expect needs one of {FORMS} at column 7"),
     ("expect evicted 1", f"unknown expectation 'evicted' (expected one of {FORMS}) at column 8"),

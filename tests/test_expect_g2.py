@@ -105,7 +105,9 @@ G2_ERRORS = [
     ("expect eta 1e3", "bad time '1e3' (a decimal number of milliseconds >= 0) at column 12"),
     ("expect eta inf", "bad time 'inf' (a decimal number of milliseconds >= 0) at column 12"),
     ("expect eta " + "9" * 400,
-     f"bad time '{'9' * 400}' (a decimal number of milliseconds >= 0) at column 12"),
+     # a long token is cut in the middle (21 characters a side, quotes included) with its length
+     f"bad time '{'9' * 20}…{'9' * 20}' (402 characters) (a decimal number of milliseconds >= 0) "
+     "at column 12"),
     ("expect g2 ~a", "bad block id '~a' (a non-negative decimal integer) at column 11"),
     ("expect g2 1 x", "bad block id 'x' (a non-negative decimal integer) at column 13"),
     ("expect pinned x", "bad block id 'x' (a non-negative decimal integer) at column 15"),
