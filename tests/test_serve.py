@@ -252,3 +252,15 @@ async def test_disconnected_clients_leave_no_process(tmp_path: Path, serve: list
     assert not (tmp_path / "pwned").exists()
     server.stop()
     assert server.proc.returncode == 0
+
+
+async def test_stopping_the_server_stops_open_sessions(tmp_path: Path, serve: list[Served]) -> None:
+    server = start(serve, tmp_path)
+    async with aiohttp.ClientSession() as client:
+        ws = await client.ws_connect(server.url.replace("http", "ws") + "/ws", headers={"Origin": server.url})
+        assert await first_bytes(ws) >= 1000
+        pid = int(server.wait_for(r"session 1 started \(pid (\d+)\)").group(1))
+        assert alive(pid)
+        server.stop()  # SIGTERM while the tab is still open
+    assert server.proc.returncode == 0
+    assert not alive(pid)
