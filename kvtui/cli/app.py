@@ -28,6 +28,7 @@ from kvtui.cli.options import (
     port as port_number,
 )
 from kvtui.lang.script import Script, load_script
+from kvtui.presets import is_file
 from kvtui.sim.config import MAX_CAPACITY
 from kvtui.sim.errors import KvError
 from kvtui.sim.eviction import BACKENDS
@@ -129,7 +130,7 @@ def _open_resumed(journal: str | None) -> None:
     path = Path(journal) if journal else latest_journal()
     if path is None:
         raise reject(f"no journal to resume in {state_dir() / 'journals'}")
-    if not path.is_file():
+    if not is_file(path):
         raise reject(f"no journal file {str(path)!r} to resume")
     try:
         session = resume_journal(path)
@@ -149,7 +150,7 @@ def _open_trace(
     from kvtui.tui.app import KvtuiApp
     from kvtui.workload.trace import DEFAULT_BLOCK_SIZE, load_trace
 
-    if not Path(file).is_file():
+    if not is_file(Path(file)):
         raise reject(f"no trace file {file!r}")
     try:
         records = load_trace(file, limit)
@@ -201,8 +202,6 @@ def serve(
 
     target = script or DEFAULT
     loaded = _load(target)  # the same errors and exit codes as `kvtui run`, before anything starts
-    if eviction is not None or capacity is not None:
-        _session_or_exit(loaded, eviction, capacity)
     if not is_loopback(host):
         if not allow_remote:
             raise reject(f"--host {host} is reachable from other machines: add --allow-remote to mean it")
@@ -215,16 +214,6 @@ def serve(
     argv += ["--capacity", str(capacity)] if capacity else []
     argv += ["--", target]  # the script is an argument, never an option (nor a shell word)
     serve_app(ServeOptions(argv, loaded.name, host, port, max_sessions))
-
-
-def _session_or_exit(script: Script, eviction: str | None, capacity: int | None) -> None:
-    from kvtui.session.session import Session
-
-    try:
-        Session.from_script(script, eviction, capacity, checkpoints=False)
-    except KvError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
 
 
 def _load(target: str) -> Script:
@@ -336,7 +325,7 @@ def trace(
     from kvtui.sim.config import OffloadConfig
     from kvtui.workload.trace import TraceReplay, figures_json, load_trace
 
-    if not Path(file).is_file():
+    if not is_file(Path(file)):
         raise reject(f"no trace file {file!r}")
     try:
         records = load_trace(file, limit)
@@ -438,7 +427,7 @@ def _trace_as_script(file: str, limit: int | None) -> Script:
     from kvtui.lang.trace_script import trace_script
     from kvtui.workload.trace import load_trace
 
-    if not Path(file).is_file():
+    if not is_file(Path(file)):
         raise reject(f"no trace file {file!r}")
     try:
         records = load_trace(file, limit)
@@ -506,7 +495,7 @@ def sweep(
     except KvError as exc:
         typer.echo(f"kvtui: {exc}", err=True)
         raise typer.Exit(2) from None
-    if not Path(file).is_file():
+    if not is_file(Path(file)):
         raise reject(f"no trace file {file!r}")
     workers = jobs or os.cpu_count() or 1
     started = time.perf_counter()

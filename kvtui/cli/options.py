@@ -14,7 +14,7 @@ from typing import Any
 import typer
 
 from kvtui.sim.config import MAX_CAPACITY
-from kvtui.sim.errors import shorten
+from kvtui.sim.errors import bounded, shorten
 from kvtui.sim.eviction import BACKENDS
 
 WHOLE = re.compile(r"[+-]?\d{1,30}\Z", re.ASCII)
@@ -104,5 +104,5 @@ def script_argument(help_text: str = "A script file or a preset name (see 'kvtui
 
 def reject(reason: str) -> typer.Exit:
     """A one-line usage error (exit 2) for an option that does not apply: `raise reject(...)`."""
-    typer.echo(f"kvtui: {reason}", err=True)
+    typer.echo(bounded(f"kvtui: {reason}"), err=True)
     return typer.Exit(2)

@@ -16,7 +16,15 @@ def preset_names() -> list[str]:
 
 def preset_path(name: str) -> Path | None:
     path = FOLDER / f"{name.removesuffix('.yaml')}.yaml"
-    return path if path.is_file() else None
+    return path if is_file(path) else None
+
+
+def is_file(path: Path) -> bool:
+    """`path.is_file()`, but False for names the system cannot even look up (too long, NUL)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def describe(name: str) -> str:
@@ -32,6 +40,6 @@ def describe(name: str) -> str:
 def resolve(target: str) -> Path | None:
     """A script path if `target` is a file, else the preset of that name, else None."""
     path = Path(target)
-    if path.is_file():
+    if is_file(path):
         return path
     return preset_path(target)
