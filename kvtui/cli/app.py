@@ -233,7 +233,7 @@ def _load(target: str) -> Script:
     **COMMAND,
     epilog=examples(
         "kvtui run tour", "kvtui run tour --quiet", "kvtui run my-script.yaml --json",
-        "kvtui run tour --eviction lru --capacity 6 --no-expect",
+        "kvtui run tour --eviction lru --capacity 10 --no-expect",
     ),
 )
 def run(
