@@ -206,6 +206,14 @@ def test_origin_rule(origin: str | None, ok: bool) -> None:
     assert origin_allowed(origin, "127.0.0.1", 8000) is ok
 
 
+def test_origin_rule_on_a_wildcard_host() -> None:
+    """Reached as 10.0.0.5:8000, a server on 0.0.0.0 accepts pages of 10.0.0.5:8000 only."""
+    assert origin_allowed("http://10.0.0.5:8000", "0.0.0.0", 8000, "10.0.0.5:8000")
+    assert not origin_allowed("http://evil.example:8000", "0.0.0.0", 8000, "10.0.0.5:8000")
+    assert not origin_allowed("http://10.0.0.5:8000", "0.0.0.0", 8000, None)
+    assert not origin_allowed("http://10.0.0.5:8000", "10.0.0.6", 8000, "10.0.0.5:8000")
+
+
 # -- a real server ---------------------------------------------------------------------------------
 
 

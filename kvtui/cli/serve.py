@@ -82,11 +82,14 @@ def url_of(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def origin_allowed(origin: str | None, host: str, port: int) -> bool:
+def origin_allowed(origin: str | None, host: str, port: int, request_host: str | None = None) -> bool:
     """A browser page may connect only if it came from this server (same host and port).
 
-    Loopback names are interchangeable (a page opened as localhost connects to 127.0.0.1).
-    A request without an Origin is refused too: browsers always send one for a websocket.
+    Loopback names are interchangeable (a page opened as localhost connects to 127.0.0.1). A
+    server on a wildcard address (`--host 0.0.0.0 --allow-remote`) does not know the name it is
+    reached by, so there the page must come from the host and port the browser asked for
+    (`request_host`, the Host header). A request without an Origin is refused: browsers always
+    send one for a websocket.
     """
     if not origin:
         return False
@@ -99,7 +102,18 @@ def origin_allowed(origin: str | None, host: str, port: int) -> bool:
         return False
     if parts.hostname == host.strip("[]"):
         return True
-    return is_loopback(host) and is_loopback(parts.hostname)
+    if is_loopback(host):
+        return is_loopback(parts.hostname)
+    if _is_wildcard(host) and request_host:
+        return parts.netloc.lower() == request_host.lower()
+    return False
+
+
+def _is_wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
 
 
 def serve_app(options: ServeOptions) -> None:
@@ -186,6 +200,10 @@ def _make_server(options: ServeOptions, port: int) -> Any:
             import aiohttp_jinja2
 
             context = await Server.handle_index.__wrapped__(self, request)
+            if _is_wildcard(options.host):  # point the page back at the address the browser used
+                here = f"http://{request.host}"
+                context["app_websocket_url"] = f"ws://{request.host}/ws"
+                context["config"]["static"]["url"] = f"{here}/static/"
             response = aiohttp_jinja2.render_template("app_index.html", request, context)
             title = f"<title>kvtui · {html.escape(options.title)}</title>"
             response.text = (response.text or "").replace("<head>", f"<head>\n    {title}", 1)
@@ -193,7 +211,7 @@ def _make_server(options: ServeOptions, port: int) -> Any:
 
         async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
             origin = request.headers.get("Origin")
-            if not origin_allowed(origin, options.host, port):
+            if not origin_allowed(origin, options.host, port, request.host):
                 log.warning("refused a websocket from origin %s", _clip(origin or "(none)"))
                 raise web.HTTPForbidden(text="kvtui serve: this page's origin may not drive the app\n")
             if len(self.sessions) >= options.max_sessions:
