@@ -272,3 +272,38 @@ async def test_stopping_the_server_stops_open_sessions(tmp_path: Path, serve: li
         server.stop()  # SIGTERM while the tab is still open
     assert server.proc.returncode == 0
     assert not alive(pid)
+
+
+STUBBORN_APP = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"  # like the app seen spinning after a disconnect
+    "sys.stdout.write('__GANGLION__\\n'); sys.stdout.flush()\n"
+    "time.sleep(600)\n"
+)
+
+
+async def test_an_app_that_ignores_sigterm_is_killed(tmp_path: Path) -> None:
+    launcher = (
+        "import sys\n"
+        "from kvtui.cli.serve import ServeOptions, serve_app\n"
+        f"serve_app(ServeOptions([sys.executable, '-c', {STUBBORN_APP!r}], 'stubborn', '127.0.0.1', 0, 2))\n"
+    )
+    env = {**os.environ, "KVTUI_STATE_DIR": str(tmp_path / "state")}
+    proc = subprocess.Popen([sys.executable, "-c", launcher], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    server = Served.__new__(Served)  # reuse the line reader on this process
+    server.proc, server.lines, server.seen = proc, queue.Queue(), []
+    threading.Thread(target=server._read, daemon=True).start()
+    try:
+        assert proc.stdout is not None
+        url = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline()).group()  # type: ignore[union-attr]
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(url.replace("http", "ws") + "/ws", headers={"Origin": url})
+            pid = int(server.wait_for(r"session 1 started \(pid (\d+)\)").group(1))
+            await ws.close()
+        started = time.monotonic()
+        server.wait_for(r"session 1 ended")
+        assert time.monotonic() - started < 15  # quit request, SIGTERM, then SIGKILL: bounded
+        assert not alive(pid)
+    finally:
+        server.stop()
