@@ -14,8 +14,12 @@ import sys
 from typing import Any
 
 import typer
-from typer import _click as click
 from typer.core import TyperArgument, TyperCommand, TyperGroup
+
+try:  # recent Typer vendors Click as typer._click; older releases use Click itself
+    from typer import _click as click
+except ImportError:  # pragma: no cover
+    import click  # type: ignore[no-redef]
 
 from kvtui.sim.errors import bounded
 
