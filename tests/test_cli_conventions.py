@@ -10,13 +10,14 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+import typer.main
 from typer.testing import CliRunner, Result
 
 from kvtui.cli.app import app
 from kvtui.sim.errors import bounded, shorten
 from kvtui.tui.app import KvtuiApp
 
-COMMANDS = ["open", "serve", "run", "validate", "trace", "presets"]
+COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)
@@ -167,6 +168,9 @@ def write_trace(tmp_path: Path) -> Path:
          "kvtui: --resume replays a journal as it was written: it takes no --eviction"),
         (["open", "--resume", "nope.jsonl"], "kvtui: no journal file 'nope.jsonl' to resume"),
         (["serve", "--allow-remote"], "kvtui: --allow-remote only applies with a --host other than loopback"),
+        (["compare", "tour", "--limit", "5"], "kvtui: --limit only applies with --trace FILE"),
+        (["compare", "tour", "--trace", "TRACE"],
+         "kvtui: give a script or --trace FILE, not both (got 'tour' and --trace)"),
     ],
 )
 def test_open_refuses_options_that_do_not_apply(

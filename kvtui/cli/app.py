@@ -365,7 +365,7 @@ def _replay_with_progress(replay: TraceReplay) -> None:
     **COMMAND,
     epilog=examples(
         "kvtui compare lineage-root-last --text", "kvtui compare tour -e lineage,lru --json",
-        "kvtui compare tour -c 6,8 --text",
+        "kvtui compare tour -c 8,16 --text",
     ),
 )
 def compare(
@@ -395,6 +395,10 @@ def compare(
     except KvError as exc:
         typer.echo(f"kvtui: {exc}", err=True)
         raise typer.Exit(2) from None
+    if trace_file is not None and script is not None:
+        raise reject(f"give a script or --trace FILE, not both (got {script!r} and --trace)")
+    if trace_file is None and limit is not None:
+        raise reject("--limit only applies with --trace FILE")
     if trace_file is not None:
         source = _trace_as_script(trace_file, limit)
     elif script is not None:
