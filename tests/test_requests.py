@@ -113,7 +113,7 @@ REJECTED = [
     ("req", "req needs NAME and a source (tokens, text or share) at column 4"),
     ("req a", "req needs a source after the name (tokens, text or share) at column 6"),
     ("req a.b tokens 1", "bad request name 'a.b' (letters, digits, _ and -) at column 5"),
-    ("req a words 1", "unknown request source 'words' (expected tokens, text, share) at column 7"),
+    ("req a words 1", "unknown request source 'words' (expected tokens, text, share, trace) at column 7"),
     ("req a tokens", "req tokens needs at least one token at column 13"),
     ("req a tokens 1 x 3", "bad token 'x' (an integer in 0..4294967295) at column 16"),
     ("req a tokens 4294967296", "bad token '4294967296' (an integer in 0..4294967295) at column 14"),
@@ -150,14 +150,14 @@ REJECTED = [
     ("expect hit x", "bad count 'x' (a non-negative decimal integer) at column 12"),
     ("expect moves use frob", "expect moves lists use, deref or promote, got 'frob' at column 18"),
     ("expect request", "usage: expect request NAME [STATE] [tokens=N] [generated=N] [allocated=N] "
-     "[held=N] [cached=N] at column 15"),
+     "[held=N] [cached=N] [computed=N] [preemptions=N] [ttft=MS] at column 15"),
     ("expect request a.b", "bad request name 'a.b' (letters, digits, _ and -) at column 16"),
-    ("expect request a sleeping", "expect request takes a state (waiting, running, preempted, finished) "
-     "then KEY=N, got 'sleeping' at column 18"),
-    ("expect request a running waiting", "expect request takes a state (waiting, running, preempted, "
-     "finished) then KEY=N, got 'waiting' at column 26"),
+    ("expect request a sleeping", "expect request takes a state (pending, waiting, running, preempted, "
+     "parked, finished) then KEY=N, got 'sleeping' at column 18"),
+    ("expect request a running waiting", "expect request takes a state (pending, waiting, running, "
+     "preempted, parked, finished) then KEY=N, got 'waiting' at column 26"),
     ("expect request a size=3", "expect request takes tokens=N, generated=N, allocated=N, held=N, "
-     "cached=N, got 'size=3' at column 18"),
+     "cached=N, computed=N, preemptions=N, ttft=MS, got 'size=3' at column 18"),
     ("expect request a held=x", "bad count 'x' (a non-negative decimal integer) at column 23"),
 ]
 

@@ -24,7 +24,7 @@ from kvtui.sim.config import Config, OffloadConfig
 from kvtui.sim.errors import ScriptError
 from kvtui.sim.moves import Deref, Use
 
-CONFIG_KEYS = "capacity, block_size, eviction, dp_rank, offload"
+CONFIG_KEYS = "capacity, block_size, eviction, dp_rank, offload, scheduler"
 OFFLOAD_KEYS = "g2_blocks, block_size_bytes, g1_to_g2_gbps, g2_to_g1_gbps, batch_size"
 
 

@@ -381,7 +381,7 @@ def test_inserts_then_navigation_equal_fresh_replay(seed: int, n: int, data: st.
     [
         ("", "empty command"),
         ("frob", "unknown command 'frob' (expected one of use, deref, promote, tick, swapin, expect, "
-                 "req, prefill, decode, preempt, resume, finish, visit)"
+                 "req, prefill, decode, preempt, resume, finish, visit, pass, drain)"
                  " at column 1"),
         ("use 1 x", "bad block id 'x' (a non-negative decimal integer) at column 7"),
         ("deref 99", "deref 99: block is held 0 time(s) but listed 1 time(s)"),

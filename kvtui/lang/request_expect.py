@@ -9,6 +9,10 @@
   resident in G1 (its prefix hit). It needs a request command (or ``visit``) before it.
 * ``expect moves [use|deref|promote ...]``: the previous command expanded to MoveBlocks of
   these kinds, in order (none: it expanded to nothing).
+* scheduler (SPEC §13): ``expect running NAME ...`` / ``expect waiting NAME ...`` name the
+  queue in order; ``expect preempted N``: the previous pass preempted N requests;
+  ``expect request NAME … computed=N preemptions=N ttft=MS`` (computed tokens, times preempted,
+  first token time minus arrival).
 
 Encoding in :class:`ExpectCommand`: ``names`` holds NAME (and STATE) or the move kinds,
 ``counts`` the key=N pairs, ``number`` the hit count.
@@ -17,14 +21,15 @@ Encoding in :class:`ExpectCommand`: ``names`` holds NAME (and STATE) or the move
 from __future__ import annotations
 
 from kvtui.lang.request_parse import REQUEST_EXPECTS
-from kvtui.lang.syntax import ExpectCommand, Token, block_id, err
+from kvtui.lang.syntax import NUMBER, ExpectCommand, Token, block_id, err, fmt_ms
 from kvtui.sim.errors import ParseError
 from kvtui.sim.manager import MoveResult
 from kvtui.sim.moves import Deref, Promote, Use
 from kvtui.workload.requests import STATES, first_use, prefix_hit
+from kvtui.workload.scheduler.state import PassResult
 from kvtui.workload.world import World
 
-FIGURES = ("tokens", "generated", "allocated", "held", "cached")
+FIGURES = ("tokens", "generated", "allocated", "held", "cached", "computed", "preemptions", "ttft")
 KINDS = ("use", "deref", "promote")
 
 __all__ = ["REQUEST_EXPECTS", "parse_request_expect", "request_expect_problem"]
@@ -33,6 +38,15 @@ __all__ = ["REQUEST_EXPECTS", "parse_request_expect", "request_expect_problem"]
 def parse_request_expect(text: str, args: list[Token], canonical: str) -> ExpectCommand:
     """Parse ``expect request|hit|moves ...`` (``args`` starts with the form's word)."""
     what, rest = args[0], args[1:]
+    if what.text in ("running", "waiting"):
+        for tok in rest:
+            _check_name(tok)
+        return ExpectCommand(what.text, names=tuple(t.text for t in rest), text=canonical)
+    if what.text == "preempted":
+        if len(rest) != 1:
+            where = rest[1].column if len(rest) > 1 else len(text.rstrip()) + 1
+            raise ParseError(f"usage: {REQUEST_EXPECTS['preempted']} at column {where}", where)
+        return ExpectCommand("preempted", number=block_id(rest[0], "count"), text=canonical)
     if what.text == "hit":
         if len(rest) != 1:
             where = rest[1].column if len(rest) > 1 else len(text.rstrip()) + 1
@@ -47,10 +61,10 @@ def parse_request_expect(text: str, args: list[Token], canonical: str) -> Expect
         where = len(text.rstrip()) + 1
         raise ParseError(f"usage: {REQUEST_EXPECTS['request']} at column {where}", where)
     name = rest[0]
-    if not all(c.isascii() and (c.isalnum() or c in "_-") for c in name.text):
-        raise err(f"bad request name '{name.text}' (letters, digits, _ and -)", name)
+    _check_name(name)
     names = [name.text]
     counts: list[tuple[str, int]] = []
+    ttft: float | None = None
     for i, tok in enumerate(rest[1:]):
         key, sep, value = tok.text.partition("=")
         if not sep:
@@ -60,15 +74,38 @@ def parse_request_expect(text: str, args: list[Token], canonical: str) -> Expect
             raise err(f"expect request takes a state ({', '.join(STATES)}) then KEY=N, got '{tok.text}'",
                        tok)
         if key not in FIGURES:
-            raise err(f"expect request takes {', '.join(k + '=N' for k in FIGURES)}, got '{tok.text}'", tok)
-        counts.append((key, block_id(Token(value, tok.column + len(key) + 1), "count")))
-    return ExpectCommand("request", names=tuple(names), counts=tuple(counts), text=canonical)
+            keys = ", ".join(k + ("=MS" if k == "ttft" else "=N") for k in FIGURES)
+            raise err(f"expect request takes {keys}, got '{tok.text}'", tok)
+        spot = Token(value, tok.column + len(key) + 1)
+        if key == "ttft":
+            if not NUMBER.match(value):
+                raise err(f"bad time '{value}' (a decimal number of milliseconds >= 0)", spot)
+            ttft = float(value)
+        else:
+            counts.append((key, block_id(spot, "count")))
+    return ExpectCommand("request", names=tuple(names), counts=tuple(counts), number=ttft, text=canonical)
+
+
+def _check_name(tok: Token) -> None:
+    if not all(c.isascii() and (c.isalnum() or c in "_-") for c in tok.text):
+        raise err(f"bad request name '{tok.text}' (letters, digits, _ and -)", tok)
 
 
 def request_expect_problem(expect: ExpectCommand, world: World, last: MoveResult | None) -> str | None:
     """What does not hold, or None when the expectation holds."""
     if expect.what == "request":
         return _request_problem(expect, world)
+    if expect.what in ("running", "waiting"):
+        return _queue_problem(expect, world)
+    if expect.what == "preempted":
+        report = last.passes[-1] if isinstance(last, PassResult) and last.passes else None
+        if report is None:
+            return f"'{expect.text}' needs a pass (or drain) before it"
+        if len(report.preempted) != expect.number:
+            names = " ".join(report.preempted) or "none"
+            got = len(report.preempted)
+            return f"expected {expect.number:g} preemption(s) in the previous pass, got {got} ({names})"
+        return None
     if last is None:
         return f"'{expect.text}' needs a command before it"
     if expect.what == "moves":
@@ -100,10 +137,29 @@ def _request_problem(expect: ExpectCommand, world: World) -> str | None:
         "allocated": seq.num_allocated_tokens,
         "held": req.held_blocks,
         "cached": mgr.prefill_cost(list(seq.full_block_ids())).cached_blocks,
+        "computed": req.sched.computed if req.sched is not None else seq.num_allocated_tokens,
+        "preemptions": req.preemptions,
     }
     for key, value in expect.counts:
         if figures[key] != value:
             return f"expected request {name} {key}={value}, got {key}={figures[key]}"
+    if expect.number is not None:
+        want = expect.number
+        got = req.sched.ttft_ms if req.sched is not None else None
+        if got is None:
+            return f"expected request {name} ttft={fmt_ms(want)}, but it has no first token yet"
+        if abs(got - want) > 1e-6 * max(1.0, want):
+            return f"expected request {name} ttft={fmt_ms(want)}, got ttft={got:.6f}"
+    return None
+
+
+def _queue_problem(expect: ExpectCommand, world: World) -> str | None:
+    sched = world.scheduler
+    if sched is None:
+        return f"'{expect.text}' needs the scheduler (a `scheduler:` section in the config)"
+    seen = list(sched.running if expect.what == "running" else sched.waiting)
+    if list(expect.names) != seen:
+        return f"expected {expect.what} [{' '.join(expect.names)}], got [{' '.join(seen)}]"
     return None
 
 

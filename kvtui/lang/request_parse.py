@@ -7,6 +7,10 @@ parses; it never touches engine state::
     req NAME tokens TOKEN ...      a request whose prompt is these token ids (u32)
     req NAME text "WORDS ..."      prompt from text: one token per word (hashing.tokenize_text)
     req NAME share OTHER K N       N tokens: OTHER's first K tokens, then N-K tokens of its own
+    req NAME trace ID ... input=N  a Mooncake request: 512 tokens per hash id, cut to N tokens
+      ... [out=N] [at=MS]          scheduler mode: max output tokens, arrival time (SPEC §13)
+    pass [N]                       run N scheduler passes (default 1)
+    drain                          run passes until every submitted request has finished
     prefill NAME [CHUNK]           allocate the rest of the known sequence, or its next CHUNK tokens
     decode NAME [N]                generate N tokens (default 1)
     preempt NAME                   release its blocks tail-first, keep its ids
@@ -21,23 +25,36 @@ backslash.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
 from kvtui.sim.errors import ParseError
-from kvtui.workload.actions import NewRequest, RequestAction, RequestCommand, VisitCommand
+from kvtui.workload.actions import (
+    TRACE_TOKENS_PER_ID,
+    DrainCommand,
+    NewRequest,
+    PassCommand,
+    RequestAction,
+    RequestCommand,
+    VisitCommand,
+)
 from kvtui.workload.hashing import U32_MAX, tokenize_text
 
 MAX_ID = 2**64 - 1
 MAX_TOKENS = 1_000_000
 """Upper bound of CHUNK, decode N, share N and input=N (a typing-mistake guard)."""
 
-REQUEST_VERBS = ("req", "prefill", "decode", "preempt", "resume", "finish", "visit")
-SOURCES = ("tokens", "text", "share")
+REQUEST_VERBS = ("req", "prefill", "decode", "preempt", "resume", "finish", "visit", "pass", "drain")
+SOURCES = ("tokens", "text", "share", "trace")
 REQUEST_EXPECTS = {
-    "request": "expect request NAME [STATE] [tokens=N] [generated=N] [allocated=N] [held=N] [cached=N]",
+    "request": "expect request NAME [STATE] [tokens=N] [generated=N] [allocated=N] [held=N] [cached=N] "
+    "[computed=N] [preemptions=N] [ttft=MS]",
     "hit": "expect hit N",
     "moves": "expect moves [use|deref|promote ...]",
+    "running": "expect running [NAME ...]",
+    "waiting": "expect waiting [NAME ...]",
+    "preempted": "expect preempted N",
 }
 """kvtui's request `expect` forms (parsed and checked by kvtui.lang.request_expect)."""
 
@@ -133,6 +150,14 @@ def parse_request(text: str) -> RequestCommand:
         return _req(text, args)
     if verb.text == "visit":
         return _visit(text, args)
+    if verb.text == "pass":
+        if len(args) > 1:
+            raise _err(f"unexpected '{args[1].text}' (usage: pass [N])", args[1])
+        return PassCommand(_count(args[0], "pass count") if args else 1)
+    if verb.text == "drain":
+        if args:
+            raise _err(f"unexpected '{args[0].text}' (drain takes nothing)", args[0])
+        return DrainCommand()
     if verb.text not in REQUEST_VERBS:
         raise _err(f"unknown request command '{verb.text}'", verb)
     if not args:
@@ -149,7 +174,38 @@ def parse_request(text: str) -> RequestCommand:
     return RequestAction(verb.text, name, amount)
 
 
+_NUMBER = re.compile(r"(\d+(\.\d*)?|\.\d+)\Z", re.ASCII)
+MAX_AT = 1e15
+
+
 def _req(text: str, args: list[_Tok]) -> NewRequest:
+    """``req`` with its scheduler options (``out=N``, ``at=MS``) taken from anywhere after the
+    name; the rest is the source."""
+    rest: list[_Tok] = []
+    options: dict[str, int | float] = {}
+    for tok in args:
+        key, sep, value = tok.text.partition("=")
+        if not sep or key not in ("out", "at") or tok is (args[0] if args else None):
+            rest.append(tok)
+            continue
+        if key in options:
+            raise _err(f"second {key}= '{tok.text}'", tok)
+        where = _Tok(value, tok.column + len(key) + 1)
+        if key == "out":
+            options[key] = _count(where, "output token count")
+        elif not _NUMBER.match(value) or float(value) > MAX_AT:
+            raise _err(f"bad arrival time '{value}' (a decimal number of milliseconds >= 0)", where)
+        else:
+            options[key] = float(value)
+    out = options.get("out")
+    at = options.get("at")
+    request = _req_source(text, rest)
+    return dataclasses.replace(
+        request, out=None if out is None else int(out), at=None if at is None else float(at)
+    )
+
+
+def _req_source(text: str, args: list[_Tok]) -> NewRequest:
     if not args:
         raise _missing("req needs NAME and a source (tokens, text or share)", text)
     name = _name(args[0])
@@ -183,7 +239,35 @@ def _req(text: str, args: list[_Tok]) -> NewRequest:
         if shared > length:
             raise _err(f"the request has {length} tokens, fewer than the {shared} it shares", rest[2])
         return NewRequest(name, "share", other=other, shared=shared, length=length)
+    if source.text == "trace":
+        return _trace_source(text, name, rest)
     raise _err(f"unknown request source '{source.text}' (expected {', '.join(SOURCES)})", source)
+
+
+def _trace_source(text: str, name: str, rest: list[_Tok]) -> NewRequest:
+    ids: list[int] = []
+    length: int | None = None
+    for tok in rest:
+        if tok.text.startswith("input="):
+            if length is not None:
+                raise _err(f"second input= '{tok.text}'", tok)
+            value = _Tok(tok.text[len("input="):], tok.column + len("input="))
+            length = _int(value, "input token count", 1, 2**40, "an integer >= 1")
+        else:
+            ids.append(_block_id(tok))
+    if not ids:
+        raise _missing("req trace needs at least one hash id", text)
+    capacity = len(ids) * TRACE_TOKENS_PER_ID
+    length = capacity if length is None else length
+    if length > capacity:
+        raise _missing(
+            f"req trace: input={length} needs more than {len(ids)} hash id(s) of "
+            f"{TRACE_TOKENS_PER_ID} tokens",
+            text,
+        )
+    if len(set(ids)) != len(ids):
+        raise _missing("req trace: a hash id appears twice", text)
+    return NewRequest(name, "trace", ids=tuple(ids), length=length)
 
 
 def _visit(text: str, args: list[_Tok]) -> VisitCommand:

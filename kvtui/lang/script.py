@@ -160,9 +160,10 @@ class _Builder:
         fields = self.mapping(node, "config")
         lines = {key: kn.start_mark.line + 1 for key, (kn, _) in fields.items()}
         data: dict[str, Any] = {key: self.value(vn) for key, (_, vn) in fields.items()}
-        if "offload" in fields and isinstance(fields["offload"][1], yaml.MappingNode):
-            for key, (kn, _) in self.mapping(fields["offload"][1], "offload").items():
-                lines[f"offload.{key}"] = kn.start_mark.line + 1
+        for section in ("offload", "scheduler"):
+            if section in fields and isinstance(fields[section][1], yaml.MappingNode):
+                for key, (kn, _) in self.mapping(fields[section][1], section).items():
+                    lines[f"{section}.{key}"] = kn.start_mark.line + 1
         try:
             return config_from_mapping(data), lines
         except ConfigError as exc:

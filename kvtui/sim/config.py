@@ -42,6 +42,35 @@ class OffloadConfig:
         }
 
 
+PREEMPTION_MODES = ("lifo", "fifo")
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    """The mocker's vLLM-v1 scheduler (SPEC §13): present means scheduler mode.
+
+    Defaults are upstream ``MockEngineArgs`` (mocker_protocol.md §3.D).
+    ``max_num_batched_tokens=None`` is an unbounded token budget.
+    """
+
+    max_num_batched_tokens: int | None = 8192
+    max_num_seqs: int = 256
+    chunked_prefill: bool = True
+    prefix_caching: bool = True
+    preemption: str = "lifo"
+    speedup_ratio: float = 1.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "max_num_batched_tokens": self.max_num_batched_tokens,
+            "max_num_seqs": self.max_num_seqs,
+            "chunked_prefill": self.chunked_prefill,
+            "prefix_caching": self.prefix_caching,
+            "preemption": self.preemption,
+            "speedup_ratio": self.speedup_ratio,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     capacity: int
@@ -49,18 +78,26 @@ class Config:
     eviction: str = "lineage"
     dp_rank: int = 0
     offload: OffloadConfig | None = None
+    scheduler: SchedulerConfig | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "capacity": self.capacity,
             "block_size": self.block_size,
             "eviction": self.eviction,
             "dp_rank": self.dp_rank,
             "offload": self.offload.to_json() if self.offload else None,
         }
+        if self.scheduler is not None:  # absent otherwise: reports without it stay unchanged
+            out["scheduler"] = self.scheduler.to_json()
+        return out
 
 
-CONFIG_KEYS = ("capacity", "block_size", "eviction", "dp_rank", "offload")
+CONFIG_KEYS = ("capacity", "block_size", "eviction", "dp_rank", "offload", "scheduler")
+SCHEDULER_KEYS = (
+    "max_num_batched_tokens", "max_num_seqs", "chunked_prefill", "prefix_caching", "preemption",
+    "speedup_ratio",
+)
 OFFLOAD_KEYS = ("g2_blocks", "block_size_bytes", "g1_to_g2_gbps", "g2_to_g1_gbps", "batch_size")
 
 
@@ -110,13 +147,56 @@ def config_from_mapping(data: dict[str, Any]) -> Config:
     if "capacity" not in data:
         raise ConfigError("", "config.capacity is required")
     offload = data.get("offload")
-    return Config(
+    scheduler = data.get("scheduler")
+    block_size = check_block_size(data.get("block_size", 16))
+    config = Config(
         capacity=check_capacity(data["capacity"]),
-        block_size=check_block_size(data.get("block_size", 16)),
+        block_size=block_size,
         eviction=check_eviction(data.get("eviction", "lineage")),
         dp_rank=_int("dp_rank", data.get("dp_rank", 0), 0, MAX_DP_RANK),
         offload=None if offload is None else offload_from_mapping(offload),
+        scheduler=None if "scheduler" not in data else scheduler_from_mapping(scheduler),
     )
+    if config.scheduler is not None and block_size < 2:
+        # Upstream's ActiveSequence validator: block_size >= 2 (mocker_protocol.md §2.1).
+        raise ConfigError("block_size", "block_size must be >= 2 with a scheduler, got 1")
+    return config
+
+
+def scheduler_from_mapping(data: Any) -> SchedulerConfig:
+    """``config.scheduler``: a mapping (empty or null = every upstream default)."""
+    if data is None:
+        return SchedulerConfig()
+    if not isinstance(data, dict):
+        raise ConfigError("scheduler", f"scheduler must be a mapping, got {_show(data)}")
+    for key in data:
+        if key not in SCHEDULER_KEYS:
+            raise ConfigError(
+                f"scheduler.{key}",
+                f"unknown scheduler key {key!r} (expected {', '.join(SCHEDULER_KEYS)})",
+            )
+    budget = data.get("max_num_batched_tokens", 8192)
+    preemption = data.get("preemption", "lifo")
+    if preemption not in PREEMPTION_MODES:
+        raise ConfigError(
+            "scheduler.preemption", f"scheduler.preemption must be lifo or fifo, got {preemption!r}"
+        )
+    return SchedulerConfig(
+        max_num_batched_tokens=(
+            None if budget is None else _int("scheduler.max_num_batched_tokens", budget, 1)
+        ),
+        max_num_seqs=_int("scheduler.max_num_seqs", data.get("max_num_seqs", 256), 1),
+        chunked_prefill=_bool("scheduler.chunked_prefill", data.get("chunked_prefill", True)),
+        prefix_caching=_bool("scheduler.prefix_caching", data.get("prefix_caching", True)),
+        preemption=str(preemption),
+        speedup_ratio=_float("scheduler.speedup_ratio", data.get("speedup_ratio", 1.0)),
+    )
+
+
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"{key} must be true or false, got {_show(value)}")
+    return value
 
 
 def offload_from_mapping(data: Any) -> OffloadConfig:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +100,8 @@ class KvManager:
         self.clock_ms = 0.0
         self.offload = offload
         self.offload_engine = OffloadEngine(offload) if offload is not None else None
+        # Swap-ins completed on the link but held for the scheduler to register (by id).
+        self.landed: dict[int, SwapIn] = {}
 
     @classmethod
     def from_config(cls, config: Config) -> KvManager:
@@ -298,18 +300,35 @@ class KvManager:
         if engine is None:
             raise OffloadError("swapin needs the G2 tier (add an `offload` section to the config)")
         chain = self._validate_swapin(blocks)
-        self._record(chain)
-        # The anchor starts at the block before the slice, as for a Use (SPEC §4.1): the seed's
-        # `initial_parent_hash` is the last G1-cached prefix block of the whole sequence.
-        anchor = chain[0][1]
         skip = 0
         while skip < len(blocks) and blocks[skip] in self.blocks:
-            anchor = blocks[skip]
             skip += 1
+        return self._swapin_from(chain, skip)[0]
+
+    def start_swapin(self, blocks: tuple[int, ...], skip: int) -> tuple[MoveResult, SwapIn | None]:
+        """The scheduler's swap-in (upstream ``try_batch_swap_in``): onboard the G2-resident run
+        that starts exactly at ``blocks[skip]`` (the caller's G1-cached prefix length).
+
+        Returns the result (``blocked`` = refused behind a G1→G2 copy) and the started transfer.
+        """
+        if self.offload_engine is None:
+            raise OffloadError("swap-in needs the G2 tier (add an `offload` section to the config)")
+        return self._swapin_from(self._validate_swapin(blocks), skip)
+
+    def _swapin_from(
+        self, chain: list[tuple[int, int | None, int]], skip: int
+    ) -> tuple[MoveResult, SwapIn | None]:
+        engine = self.offload_engine
+        assert engine is not None
+        self._record(chain)
+        blocks = [block for block, _, _ in chain]
+        # The anchor starts at the block before the slice, as for a Use (SPEC §4.1): the seed's
+        # `initial_parent_hash` is the last G1-cached prefix block of the whole sequence.
+        anchor = blocks[skip - 1] if skip else chain[0][1]
         result = MoveResult(1)
         run = engine.resident_run(blocks[skip:])
         if not run:
-            return result  # no G2 hit: nothing to do (seed: NoHits)
+            return result, None  # no G2 hit: nothing to do (seed: NoHits)
         # Seed order: the G2 run is pinned first (prepare_onboard_prefix), then G1 slots are
         # reserved, so copies started by the reservation cannot evict the run from G2.
         engine.pin(run)
@@ -317,10 +336,46 @@ class KvManager:
         if slots is None:
             # Seed: the dropped PreparedSwapIn unpins; the run re-enters G2 inactive as newest.
             engine.unpin(run)
-            return result
-        engine.start_swapin(run, slots, anchor, self.clock_ms)
+            return result, None
+        swap = engine.start_swapin(run, slots, anchor, self.clock_ms)
         result.onboarding = list(run)
+        return result, swap
+
+    def advance_to(self, target: float, hold: Collection[int] = ()) -> MoveResult:
+        """Move the clock to ``target`` (>= the clock; the scheduler's time step).
+
+        Transfers due by then complete as for ``tick``, except swap-ins whose transfer id is in
+        ``hold``: they stay *landed* (destination slots reserved, G2 pins kept) until
+        :meth:`register_landed`, so the scheduler registers them in its own order.
+        """
+        result = MoveResult(1)
+        target = max(target, self.clock_ms)
+        if not math.isfinite(target):
+            raise OffloadError(f"the clock would overflow ({target} ms)")
+        engine = self.offload_engine
+        if engine is not None:
+            for done in engine.advance(target, hold):
+                swap = done.transfer
+                if isinstance(swap, SwapIn) and swap.transfer_id in hold:
+                    self.landed[swap.transfer_id] = swap
+                else:
+                    self._complete(done, result)
+        self.clock_ms = target
         return result
+
+    def register_landed(self, transfer_id: int) -> MoveResult:
+        """Register a held swap-in's run into G1 inactive (device ``stored``), then unpin its
+        G2 blocks (upstream: ``register_swapped_in_blocks``, then the handle drops)."""
+        swap = self.landed.pop(transfer_id)
+        result = MoveResult(1)
+        self._register_swapped_in(swap, result)
+        assert self.offload_engine is not None
+        self.offload_engine.unpin(swap.blocks)
+        return result
+
+    def swapin_pending(self, transfer_id: int) -> bool:
+        """True while the swap-in's transfer is still on the link (not landed or registered)."""
+        return self.offload_engine is not None and transfer_id in self.offload_engine.swapins
 
     # -- validation (no mutation) ---------------------------------------------------------
 
@@ -609,6 +664,7 @@ class KvManager:
         twin.next_event_id = self.next_event_id
         twin.clock_ms, twin.offload = self.clock_ms, self.offload
         twin.offload_engine = self.offload_engine.clone() if self.offload_engine else None
+        twin.landed = self.landed.copy()
         return twin
 
     def restore(self, snapshot: KvManager) -> None:
@@ -638,6 +694,8 @@ class KvManager:
         }
         if self.offload_engine is not None:  # absent without G2: the G1-only dump is unchanged
             out["g2"] = self.offload_engine.dump()
+        if self.landed:
+            out["landed"] = sorted(self.landed)
         return out
 
 

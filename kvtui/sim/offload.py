@@ -15,7 +15,7 @@ resident block pinned by an in-flight swap-in (taken out of the index like a G1 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -326,27 +326,30 @@ class OffloadEngine:
 
     # -- time -----------------------------------------------------------------------------
 
-    def advance(self, target: float) -> list[Completed]:
+    def advance(self, target: float, hold: Collection[int] = ()) -> list[Completed]:
         """Move both links to `target`; apply G2-side completions in completion order.
 
         Offload batches land on G2 (events returned); swap-ins unpin their G2 blocks and are
         returned for the manager to register on G1. At equal instants the offload link goes
-        first, as upstream drains offload before onboard.
+        first, as upstream drains offload before onboard. Swap-ins whose id is in `hold` keep
+        their G2 pins: the scheduler releases them when it registers the run (upstream drops
+        the swap-in handle then, in reverse parking order).
         """
         out: list[Completed] = []
         while (deadline := self.next_deadline()) is not None and deadline <= target:
-            if not self._collect(deadline, out):
+            if not self._collect(deadline, out, hold):
                 break  # float guard: the deadline completed nothing, finish at target
-        self._collect(target, out)
+        self._collect(target, out, hold)
         return out
 
-    def _collect(self, now: float, out: list[Completed]) -> bool:
+    def _collect(self, now: float, out: list[Completed], hold: Collection[int] = ()) -> bool:
         done = len(out)
         for tid in self.offload_link.advance(now):
             out.append(self._land(self.batches.pop(tid)))
         for tid in self.onboard_link.advance(now):
             swap = self.swapins.pop(tid)
-            self.unpin(swap.blocks)
+            if tid not in hold:
+                self.unpin(swap.blocks)
             out.append(Completed(swap))
         return len(out) > done
 

@@ -7,26 +7,77 @@ action. The workload executes them (kvtui.workload.requests); it never parses te
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+
+TRACE_TOKENS_PER_ID = 512
+"""Mooncake traces: one hash id stands for 512 prompt tokens (SPEC §14)."""
 
 
 @dataclass(frozen=True, slots=True)
 class NewRequest:
-    """``req NAME tokens|text|share ...``: register a request (no block is touched)."""
+    """``req NAME tokens|text|share|trace ... [out=N] [at=MS]``: register a request.
+
+    No block is touched. With a scheduler, the request is queued to arrive at ``at`` (default:
+    the clock now) and generate ``out`` tokens (default 16); without one ``out``/``at`` are
+    errors.
+    """
 
     name: str
-    source: str  # tokens | text | share
+    source: str  # tokens | text | share | trace
     tokens: tuple[int, ...] = ()  # the prompt (tokens and text forms)
     text: str = ""  # text form: the string as typed (unescaped)
     other: str = ""  # share form: the request whose prefix is shared
     shared: int = 0  # share form: K
-    length: int = 0  # share form: N
+    length: int = 0  # share form: N; trace form: input tokens
+    ids: tuple[int, ...] = ()  # trace form: Mooncake hash ids
+    out: int | None = None
+    at: float | None = None
 
     def __str__(self) -> str:
         if self.source == "tokens":
-            return f"req {self.name} tokens " + " ".join(map(str, self.tokens))
-        if self.source == "text":
-            return f"req {self.name} text {quote(self.text)}"
-        return f"req {self.name} share {self.other} {self.shared} {self.length}"
+            text = f"req {self.name} tokens " + " ".join(map(str, self.tokens))
+        elif self.source == "text":
+            text = f"req {self.name} text {quote(self.text)}"
+        elif self.source == "trace":
+            text = f"req {self.name} trace " + " ".join(map(str, self.ids)) + f" input={self.length}"
+        else:
+            text = f"req {self.name} share {self.other} {self.shared} {self.length}"
+        if self.out is not None:
+            text += f" out={self.out}"
+        if self.at is not None:
+            text += f" at={fmt_ms(self.at)}"
+        return text
+
+
+def trace_tokens(ids: tuple[int, ...], length: int) -> list[int]:
+    """Upstream ``synthesize_tokens``: each hash id becomes 512 copies of ``id as u32``, the
+    whole cut to ``length`` tokens (so prompts share a token prefix exactly when they share a
+    hash-id prefix)."""
+    tokens: list[int] = []
+    for block in ids:
+        tokens.extend([block & 0xFFFFFFFF] * TRACE_TOKENS_PER_ID)
+        if len(tokens) >= length:
+            break
+    del tokens[length:]
+    return tokens
+
+
+@dataclass(frozen=True, slots=True)
+class PassCommand:
+    """``pass [N]``: run N scheduler passes (default 1)."""
+
+    count: int = 1
+
+    def __str__(self) -> str:
+        return "pass" if self.count == 1 else f"pass {self.count}"
+
+
+@dataclass(frozen=True, slots=True)
+class DrainCommand:
+    """``drain``: run passes until every submitted request has finished."""
+
+    def __str__(self) -> str:
+        return "drain"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +108,16 @@ class VisitCommand:
         return text + ("" if self.input_tokens is None else f" input={self.input_tokens}")
 
 
-RequestCommand = NewRequest | RequestAction | VisitCommand
-REQUEST_COMMAND_TYPES = (NewRequest, RequestAction, VisitCommand)
+RequestCommand = NewRequest | RequestAction | VisitCommand | PassCommand | DrainCommand
+REQUEST_COMMAND_TYPES = (NewRequest, RequestAction, VisitCommand, PassCommand, DrainCommand)
 
 
 def quote(text: str) -> str:
     """``text`` as a double-quoted string that :func:`parse_request` reads back exactly."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def fmt_ms(ms: float) -> str:
+    """Plain decimal that re-parses to exactly ``ms`` (as kvtui.lang.syntax.fmt_ms)."""
+    text = format(Decimal(repr(ms)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -43,13 +43,33 @@ from dataclasses import dataclass, field
 from kvtui.sim.errors import CommandError
 from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.sim.moves import Deref, Move, Partial, Use
-from kvtui.workload.actions import NewRequest, RequestAction, RequestCommand, VisitCommand
+from kvtui.workload.actions import NewRequest, RequestAction, VisitCommand, trace_tokens
 from kvtui.workload.sequence import ActiveSequence, SequenceError
 
 WAITING, RUNNING, PREEMPTED, FINISHED = "waiting", "running", "preempted", "finished"
-STATES = (WAITING, RUNNING, PREEMPTED, FINISHED)
+PENDING, PARKED = "pending", "parked"  # scheduler only: not yet arrived; parked on a G2 swap-in
+STATES = (PENDING, WAITING, RUNNING, PREEMPTED, PARKED, FINISHED)
 MAX_OUTPUT = 2**31
 """Requests decode until `finish`: the sequence's output limit is never reached in practice."""
+
+
+@dataclass(slots=True)
+class SchedInfo:
+    """A scheduler-owned request's progress and timings (SPEC §13 per-request metrics)."""
+
+    arrival_ms: float
+    order: int  # submission order (ties of equal arrival times)
+    computed: int = 0  # upstream num_computed_tokens
+    admitted_ms: float | None = None  # first admission
+    cached_at_admission: int = 0  # cached prompt tokens at the first admission
+    reused: int = 0  # largest cached prefix over all admissions (upstream reused_input_tokens)
+    first_token_ms: float | None = None
+    last_token_ms: float | None = None
+    finish_ms: float | None = None
+
+    @property
+    def ttft_ms(self) -> float | None:
+        return None if self.first_token_ms is None else self.first_token_ms - self.arrival_ms
 
 
 @dataclass(slots=True)
@@ -61,6 +81,11 @@ class Request:
     state: str = WAITING
     source: str = ""  # the command that created it
     preemptions: int = 0
+    sched: SchedInfo | None = None  # set when the scheduler owns the request (SPEC §13)
+
+    def clone(self) -> Request:
+        sched = None if self.sched is None else copy.copy(self.sched)
+        return Request(self.name, self.seq.clone(), self.state, self.source, self.preemptions, sched)
 
     @property
     def held_blocks(self) -> int:
@@ -86,13 +111,19 @@ class RequestTable:
         return found
 
     def clone(self) -> RequestTable:
-        return RequestTable({name: copy.deepcopy(req) for name, req in self.requests.items()})
+        """Independent copy; finished requests never change again, so they are shared."""
+        return RequestTable(
+            {name: req if req.state == FINISHED else req.clone() for name, req in self.requests.items()}
+        )
 
     def __len__(self) -> int:
         return len(self.requests)
 
 
-def execute_request(mgr: KvManager, table: RequestTable, command: RequestCommand) -> MoveResult:
+ManualCommand = NewRequest | RequestAction | VisitCommand
+
+
+def execute_request(mgr: KvManager, table: RequestTable, command: ManualCommand) -> MoveResult:
     """Apply a request command to ``mgr`` and ``table``.
 
     Validation errors leave both untouched; a failure after the first move leaves them
@@ -103,6 +134,10 @@ def execute_request(mgr: KvManager, table: RequestTable, command: RequestCommand
     if isinstance(command, NewRequest):
         return _create(mgr, table, command)
     req = table.get(command.name)
+    if req.sched is not None:
+        raise CommandError(
+            f"{command.verb} {req.name}: the scheduler drives this request (use pass or drain)"
+        )
     _check_state(req, command)
     return _ACTIONS[command.verb](mgr, req, command.amount)
 
@@ -122,22 +157,33 @@ def visit(mgr: KvManager, blocks: Sequence[int], parent: int | None = None) -> M
     return out
 
 
-def _create(mgr: KvManager, table: RequestTable, command: NewRequest) -> MoveResult:
+def prompt_tokens(table: RequestTable, command: NewRequest) -> Sequence[int]:
+    """The prompt a ``req`` command describes (validated; nothing changes)."""
     if command.name in table.requests:
         raise CommandError(f"request '{command.name}' already exists")
-    if command.source == "share":
-        other = table.get(command.other)
-        known = other.seq.tokens
-        if command.shared > len(known):
-            raise CommandError(
-                f"request '{command.other}' has {len(known)} tokens, fewer than the {command.shared} "
-                "to share"
-            )
-        rng = random.Random(f"kvtui:share:{command.name}")
-        own = [rng.getrandbits(32) for _ in range(command.length - command.shared)]
-        tokens: Sequence[int] = [*known[: command.shared], *own]
-    else:
-        tokens = command.tokens
+    if command.source == "trace":
+        return trace_tokens(command.ids, command.length)
+    if command.source != "share":
+        return command.tokens
+    other = table.get(command.other)
+    known = other.seq.tokens
+    if command.shared > len(known):
+        raise CommandError(
+            f"request '{command.other}' has {len(known)} tokens, fewer than the {command.shared} "
+            "to share"
+        )
+    rng = random.Random(f"kvtui:share:{command.name}")
+    own = [rng.getrandbits(32) for _ in range(command.length - command.shared)]
+    return [*known[: command.shared], *own]
+
+
+def _create(mgr: KvManager, table: RequestTable, command: NewRequest) -> MoveResult:
+    if command.out is not None or command.at is not None:
+        raise CommandError(
+            f"req {command.name}: out= and at= queue a request for the scheduler "
+            "(add a `scheduler:` section to the config)"
+        )
+    tokens = prompt_tokens(table, command)
     try:
         seq = ActiveSequence(tokens, MAX_OUTPUT, mgr.block_size, label=command.name)
     except SequenceError as exc:

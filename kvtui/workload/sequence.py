@@ -23,6 +23,7 @@ the manager's lineage derivation (SPEC §8) reproduces the request's chain.
 
 from __future__ import annotations
 
+import copy
 import random
 import re
 from collections.abc import Sequence
@@ -73,6 +74,7 @@ class ActiveSequence:
         rng: random.Random | None = None,
         salt: int = SALT_HASH,
         chain_seed: int = CHAIN_SEED,
+        hashes: tuple[tuple[int, ...], tuple[int, ...]] | None = None,
     ) -> None:
         """Split the prompt into blocks and derive their ids.
 
@@ -80,7 +82,9 @@ class ActiveSequence:
         are random u32. ``rng`` supplies those tokens and, with prefix caching off, the random
         block ids. It defaults to ``random.Random(f"kvtui:{label}")``, so a run is reproducible;
         a scheduler should pass one shared seeded RNG so two requests with the same label and
-        caching off still get distinct ids (as upstream's fresh randoms would).
+        caching off still get distinct ids (as upstream's fresh randoms would). ``hashes``
+        (token hashes, block ids) may be given when the caller already computed them for these
+        tokens (a trace replay memoises shared prefixes).
         """
         bs = DEFAULT_BLOCK_SIZE if block_size is None else block_size
         if bs < 2:
@@ -106,18 +110,35 @@ class ActiveSequence:
         self._salt = salt
         self._chain_seed = chain_seed
         self._next_partial = 0
+        self._shared = False  # copy-on-write: lists and rng shared with a clone until mutated
 
         self._blocks: list[BlockRef]
         self._token_hashes: list[int]  # one per full block; empty with caching off
         if enable_prefix_caching:
-            hashes = hash_token_blocks(tokens, bs, salt=salt, chain_seed=chain_seed)
-            self._blocks = list(hashes.block_ids)
-            self._token_hashes = list(hashes.token_hashes)
+            if hashes is None:
+                hashes = hash_token_blocks(tokens, bs, salt=salt, chain_seed=chain_seed)
+            self._token_hashes = list(hashes[0])
+            self._blocks = list(hashes[1])
         else:
             self._blocks = [self._random_id() for _ in range(len(tokens) // bs)]
             self._token_hashes = []
         if len(tokens) % bs:
             self._blocks.append(self._new_partial())
+
+    def clone(self) -> ActiveSequence:
+        """An independent copy in O(1): the token, block and hash lists (and the rng) are shared
+        until either copy mutates them (World snapshots clone every live request)."""
+        twin = copy.copy(self)
+        self._shared = twin._shared = True
+        return twin
+
+    def _unshare(self) -> None:
+        if self._shared:
+            self._tokens = list(self._tokens)
+            self._blocks = list(self._blocks)
+            self._token_hashes = list(self._token_hashes)
+            self._rng = copy.deepcopy(self._rng)
+            self._shared = False
 
     # ----------------------------------------------------------------- inspection
 
@@ -210,6 +231,7 @@ class ActiveSequence:
         """
         if not 0 <= token <= U32_MAX:
             raise SequenceError(f"token {token} is not a u32")
+        self._unshare()
         self._tokens.append(token)
         self.generated_tokens += 1
         if len(self._tokens) % self.block_size != 1:
@@ -229,6 +251,7 @@ class ActiveSequence:
             raise SequenceError(
                 f"request {self.label} already generated {self.max_output_tokens} tokens"
             )
+        self._unshare()
         if self.generated_tokens < len(self._planned):
             token = self._planned[self.generated_tokens]
         else:
@@ -249,6 +272,7 @@ class ActiveSequence:
         """
         if self.generated_tokens == 0:
             raise SequenceError(f"request {self.label} has no generated token to pop")
+        self._unshare()
         self._tokens.pop()
         self.generated_tokens -= 1
         if len(self._tokens) % self.block_size == 0 and isinstance(self._blocks[-1], Partial):

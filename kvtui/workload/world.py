@@ -1,40 +1,66 @@
 """The World: everything one simulated deployment holds, cloned and restored as one.
 
-The KV manager (kvtui.sim) knows nothing of requests; the request table (and, with the
-scheduler, its queues) sits beside it here. Session checkpoints and the rollback of a multi-move
-command copy the whole World, so blocks and the requests that hold them never disagree.
+The KV manager (kvtui.sim) knows nothing of requests; the request table and, in scheduler
+mode, the scheduler's queues (SPEC §13) sit beside it here. Session checkpoints and the rollback
+of a multi-move command copy the whole World, so blocks, the requests that hold them and the
+queues never disagree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kvtui.sim.config import Config
+from kvtui.sim.errors import CommandError
 from kvtui.sim.manager import KvManager, MoveResult
-from kvtui.workload.actions import RequestAction, RequestCommand
-from kvtui.workload.requests import RequestTable, execute_request
+from kvtui.workload.actions import DrainCommand, NewRequest, PassCommand, RequestAction, RequestCommand
+from kvtui.workload.requests import (
+    PENDING,
+    Request,
+    RequestTable,
+    SchedInfo,
+    execute_request,
+    prompt_tokens,
+)
+from kvtui.workload.scheduler import core
+from kvtui.workload.scheduler.state import PassResult, SchedulerState
+from kvtui.workload.sequence import ActiveSequence, SequenceError
+
+DEFAULT_OUTPUT = 16
+"""`req … out=N` default: max output tokens of a scheduler request (SPEC §13)."""
 
 
 @dataclass(slots=True)
 class World:
     manager: KvManager
     requests: RequestTable = field(default_factory=RequestTable)
+    scheduler: SchedulerState | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> World:
-        return cls(KvManager.from_config(config))
+        sched = SchedulerState(config.scheduler) if config.scheduler is not None else None
+        return cls(KvManager.from_config(config), RequestTable(), sched)
 
     def clone(self) -> World:
-        return World(self.manager.clone(), self.requests.clone())
+        sched = self.scheduler.clone() if self.scheduler is not None else None
+        return World(self.manager.clone(), self.requests.clone(), sched)
 
     def restore(self, snapshot: World) -> None:
         """Become ``snapshot`` (a private clone) in place, so every holder sees the rollback."""
         self.manager.restore(snapshot.manager)
         self.requests.requests = snapshot.requests.requests
+        self.scheduler = snapshot.scheduler
 
     def execute_request(self, command: RequestCommand) -> MoveResult:
         """Apply a request command atomically: a rejected one leaves the World as it was."""
+        if isinstance(command, PassCommand):
+            return self._atomic(lambda sched, out: self._passes(sched, out, command.count))
+        if isinstance(command, DrainCommand):
+            return self._atomic(lambda sched, out: core.drain(self.manager, self.requests, sched, out))
+        if isinstance(command, NewRequest) and self.scheduler is not None:
+            return self.submit(command)
         if not isinstance(command, RequestAction):  # validated before they change anything
             return execute_request(self.manager, self.requests, command)
         snapshot = self.clone()
@@ -43,6 +69,57 @@ class World:
         except BaseException:
             self.restore(snapshot)
             raise
+
+    # -- the scheduler (SPEC §13) ---------------------------------------------------------
+
+    def submit(self, command: NewRequest) -> MoveResult:
+        """Queue a scheduler request to arrive at ``at`` (validated before anything changes)."""
+        sched = self._sched("req")
+        tokens = prompt_tokens(self.requests, command)
+        out = DEFAULT_OUTPUT if command.out is None else command.out
+        at = self.manager.clock_ms if command.at is None else command.at
+        try:
+            seq = ActiveSequence(
+                tokens, out, self.manager.block_size, sched.config.prefix_caching, label=command.name
+            )
+        except SequenceError as exc:
+            raise CommandError(f"req {command.name}: {exc}") from None
+        self.add_request(command.name, seq, at, str(command))
+        return MoveResult(1)
+
+    def add_request(self, name: str, seq: ActiveSequence, at: float, source: str = "") -> Request:
+        """Register a built request with the scheduler (the trace replay's direct path)."""
+        sched = self._sched("req")
+        order = sched.submit(name, at)
+        req = Request(name, seq, PENDING, source, 0, SchedInfo(at, order))
+        self.requests.requests[name] = req
+        return req
+
+    def run_pass(self, out: PassResult | None = None) -> PassResult:
+        """One pass, not atomic (timed replay: a failure ends the replay anyway)."""
+        out = out if out is not None else PassResult(0)
+        core.run_pass(self.manager, self.requests, self._sched("pass"), out)
+        return out
+
+    def _passes(self, sched: SchedulerState, out: PassResult, count: int) -> None:
+        for _ in range(count):
+            core.run_pass(self.manager, self.requests, sched, out)
+
+    def _atomic(self, body: Callable[[SchedulerState, PassResult], None]) -> PassResult:
+        sched = self._sched("pass")
+        snapshot = self.clone()
+        out = PassResult(0)
+        try:
+            body(sched, out)
+        except BaseException:
+            self.restore(snapshot)
+            raise
+        return out
+
+    def _sched(self, verb: str) -> SchedulerState:
+        if self.scheduler is None:
+            raise CommandError(f"{verb} needs the scheduler (add a `scheduler:` section to the config)")
+        return self.scheduler
 
     def dump(self) -> dict[str, Any]:
         """The manager's full dump (exact before/after comparisons in tests)."""
