@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from kvtui.session.session import Session, StepError
+from kvtui.workload.scheduler.report import pass_json, scheduler_json
+from kvtui.workload.scheduler.state import PassResult
 
 
 def g1_summary(session: Session) -> dict[str, Any]:
@@ -30,6 +32,8 @@ def build_report(session: Session, error: StepError | None = None) -> dict[str, 
         entry: dict[str, Any] = {"step": number, "command": step.text, "returned": result.returned}
         if result.warnings:
             entry["warnings"] = list(result.warnings)
+        if isinstance(result, PassResult):  # scheduler mode only
+            entry["passes"] = [pass_json(report) for report in result.passes]
         results.append(entry)
         events += [{"step": number, **event.to_json()} for event in result.events]
     mgr = session.manager
@@ -43,6 +47,8 @@ def build_report(session: Session, error: StepError | None = None) -> dict[str, 
         "g1": g1_summary(session),
         "g2": mgr.g2_json() if hasattr(mgr, "g2_json") and session.config.offload else None,
     }
+    if session.world.scheduler is not None:  # the key exists in scheduler mode only
+        report["scheduler"] = scheduler_json(session.world.scheduler, session.world.requests)
     if error is not None:
         report["error"] = {"step": error.step, "line": error.line, "message": error.message}
     return report
