@@ -172,3 +172,58 @@ def print_trace(figures: dict[str, Any], elapsed: float, console: Console | None
     console.print(table)
     speed = blocks / elapsed if elapsed > 0 else 0.0
     console.print(f"[dim]replayed {blocks:,} blocks in {elapsed:.2f} s ({speed:,.0f} blocks/s)[/]")
+
+
+def print_timed_trace(figures: dict[str, Any], elapsed: float, console: Console | None = None) -> None:
+    """`kvtui trace --scheduler` human output (kvtui.workload.scheduler.replay figures)."""
+    console = console or Console(highlight=False)
+    cfg = figures["config"]
+    sched = cfg["scheduler"]
+    bound = " (unbounded)" if cfg["unbounded"] else ""
+    g2 = f" · G2 {cfg['g2_blocks']:,} blocks" if cfg["g2_blocks"] else ""
+    budget = sched["max_num_batched_tokens"]
+    console.print(
+        f"[bold]trace {escape(figures['trace'])}[/] — scheduler · capacity {cfg['capacity']:,}{bound} · "
+        f"{cfg['eviction']} · block size {cfg['block_size']}{g2} · budget "
+        f"{'unbounded' if budget is None else f'{budget:,}'} · max seqs {sched['max_num_seqs']} · "
+        f"{sched['preemption']}"
+    )
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("detail", style="dim")
+    tokens = figures["input_tokens"]
+    table.add_row("requests", f"{figures['completed']:,} / {figures['requests']:,}", "completed")
+    table.add_row("prefix hit ratio", f"{figures['prefix_hit_ratio']:.3f}",
+                  f"{figures['prefix_hit_tokens']:,} of {tokens:,} prompt tokens cached at first admission")
+    table.add_row("reused-token ratio", f"{figures['reused_ratio']:.3f}",
+                  "upstream: largest cached prefix over all admissions")
+    for key, label in (("ttft_ms", "TTFT"), ("itl_ms", "ITL"), ("e2e_ms", "end to end")):
+        p = figures[key]
+        table.add_row(f"{label} p50 / p90 / p99", f"{p['p50']:,.1f} / {p['p90']:,.1f} / {p['p99']:,.1f} ms",
+                      f"mean {p['mean']:,.1f}, max {p['max']:,.1f}")
+    rate = figures["throughput"]
+    table.add_row("throughput", f"{rate['requests_per_s']:,.2f} req/s",
+                  f"{rate['input_tokens_per_s']:,.0f} input tok/s, "
+                  f"{rate['output_tokens_per_s']:,.0f} output tok/s")
+    table.add_row("preemptions", f"{figures['preemptions']:,}",
+                  f"{figures['preempted_requests']:,} requests preempted at least once")
+    table.add_row("peak running", f"{figures['peak_running']:,}", f"{figures['passes']:,} passes")
+    use = figures["g1_use"]
+    table.add_row("G1 use", f"{use['mean_active_fraction']:.1%} mean",
+                  f"peak {use['peak_active']:,} of {use['capacity']:,} blocks active")
+    table.add_row("stored / evicted blocks",
+                  f"{figures['stored_blocks']:,} / {figures['evicted_blocks']:,}", "")
+    table.add_row("simulated time", f"{figures['duration_ms'] / 1000:,.1f} s", "")
+    console.print(table)
+    console.print(f"[bold]G1 active over time[/] {_sparkline(use)}")
+    speed = figures["requests"] / elapsed if elapsed > 0 else 0.0
+    console.print(
+        f"[dim]replayed {figures['requests']:,} requests in {elapsed:.2f} s ({speed:,.0f} requests/s)[/]"
+    )
+
+
+def _sparkline(use: dict[str, Any]) -> str:
+    bars = "▁▂▃▄▅▆▇█"
+    capacity = max(1, use["capacity"])
+    return "".join(bars[min(7, int(p["active_max"] / capacity * 8))] for p in use["series"])
