@@ -111,6 +111,7 @@ class _Pass:
         self.budget = self.cfg.max_num_batched_tokens or UNBOUNDED
         self._schedule_running()
         self._admit_waiting()
+        state.peak_running = max(state.peak_running, len(state.running))  # the batch's size
         prefill = perf.pass_prefill_ms(
             self.batch_count, self.batch_isl, self.batch_prefix, self.cfg.speedup_ratio
         )
@@ -119,7 +120,6 @@ class _Pass:
         if end <= self.now and (deadline := mgr.earliest_deadline()) is not None:
             end = max(deadline, self.now)  # upstream's stall advance (G2 only)
         self._advance(end)
-        state.peak_running = max(state.peak_running, len(state.running))
         state.stalled = 0 if self.emitted else state.stalled + 1
         if self.preempted and not self.emitted and not self.finished:
             self._warn(

@@ -117,6 +117,7 @@ class TimedReplay:
     stored_blocks: int = field(init=False, default=0)
     evicted_blocks: int = field(init=False, default=0)
     use: list[tuple[float, int]] = field(init=False, default_factory=list)  # (end_ms, active)
+    submitted_before: list[int] = field(init=False, default_factory=list)  # per pass (a script's plan)
     _hashes: list[tuple[tuple[int, ...], tuple[int, ...]]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
@@ -165,6 +166,7 @@ class TimedReplay:
             self.records[self.submitted].timestamp <= clock or not sched.busy
         ):
             self._submit()
+        self.submitted_before.append(self.submitted)
         out = PassResult(0)
         world.run_pass(out)
         report = out.passes[0]
@@ -180,11 +182,14 @@ class TimedReplay:
             if progress is not None and report.finished:
                 progress(len(report.finished))
 
+    def request_name(self, index: int) -> str:
+        return f"t{index}"
+
     def _submit(self) -> None:
         index = self.submitted
         rec = self.records[index]
         ths, bids = self._hashes[index]
-        name = f"t{index}"
+        name = self.request_name(index)
         seq = ActiveSequence(
             trace_tokens(rec.hash_ids, rec.input_length), rec.output_length, self.block_size,
             self.scheduler.prefix_caching, label=name,
