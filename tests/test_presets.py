@@ -48,7 +48,11 @@ def test_preset_runs_green(name: str) -> None:
     session = Session(load_script(preset_path(name)))  # type: ignore[arg-type]
     session.run_to_end()  # raises StepError on any failing expect or invalid step
     assert session.cursor == session.total > 0
-    assert all(not r.warnings for r in session.records)
+    # A step may warn only when the preset says so (`expect warnings N`): the scheduler's
+    # pathologies (SPEC §13) are flagged as warnings and its presets show them on purpose.
+    for step, result in zip(session.steps, session.records, strict=True):
+        acknowledged = any(c.expect is not None and c.expect.what == "warnings" for c in step.checks)
+        assert not result.warnings or acknowledged, (step.text, result.warnings)
 
 
 @pytest.mark.parametrize("name", NAMES)

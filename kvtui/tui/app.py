@@ -34,6 +34,7 @@ from kvtui.tui.widgets.lineage import LineageTree
 from kvtui.tui.widgets.panels import DetailPanel, G2Panel, NoteBanner, StatusLine
 from kvtui.tui.widgets.pool_map import PoolMap, legend
 from kvtui.tui.widgets.queue import EvictionQueue
+from kvtui.tui.widgets.scheduler import RequestSelected, SchedulerPanel
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
@@ -125,6 +126,7 @@ class KvtuiApp(App[None]):
                 yield DetailPanel(id="detail", classes="panel")
         with Horizontal(id="bottom"):
             yield EventLog(id="events")
+            yield SchedulerPanel(id="sched")
             yield G2Panel(id="g2", classes="panel")
         yield CommandLine(self._known_words, id="command")
         yield Footer()
@@ -136,6 +138,7 @@ class KvtuiApp(App[None]):
         self.query_one("#detail").border_title = "Selection"
         self.query_one("#events").border_title = "Router events"
         self.query_one("#g2").border_title = "G2 host tier"
+        self.query_one("#sched").border_title = "Scheduler"
         if self.threaded:
             self.runner.start()
         self.apply_snapshot(self.snapshot, None, False)
@@ -178,6 +181,7 @@ class KvtuiApp(App[None]):
         self.query_one(EvictionQueue).show(snap)
         self.query_one(EventLog).show(snap)
         self.query_one(G2Panel).show(snap)
+        self.query_one(SchedulerPanel).show(snap.scheduler)
         self._show_selection()
         command = self.query_one(CommandLine)
         if typed:
@@ -209,6 +213,14 @@ class KvtuiApp(App[None]):
             slot = self.snapshot.slot_of(block)
         self.selected = (block, slot)
         self._show_selection(follow=True)
+
+    def on_request_selected(self, message: RequestSelected) -> None:
+        """Highlight the request's blocks in the pool; select its last block in tree and queue."""
+        view = self.snapshot.scheduler
+        row = view.row(message.name) if view is not None else None
+        self.query_one(PoolMap).highlight_slots(frozenset(row.slots) if row else frozenset())
+        if row is not None and row.last_block is not None:
+            self.on_block_selected(BlockSelected(row.last_block))
 
     def _show_selection(self, follow: bool = False) -> None:
         block, slot = self.selected

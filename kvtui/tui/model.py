@@ -15,6 +15,7 @@ from kvtui.session.session import Session
 from kvtui.sim.events import RouterEvent
 from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.sim.moves import Partial, Use
+from kvtui.tui.scheduler_view import scheduler_view
 
 RESET, INACTIVE, ACTIVE, PARTIAL, QUARANTINED, RESERVED = range(6)
 KIND_NAMES = ("reset", "inactive", "active", "partial", "quarantined", "reserved")
@@ -61,6 +62,7 @@ class Snapshot:
     returned: int | None
     g2: Any = None  # engine G2 view (plain data) when offload is enabled
     step_events: frozenset[int] = field(default_factory=frozenset)  # event ids of this step
+    scheduler: Any = None  # kvtui.tui.scheduler_view.SchedView in scheduler mode
 
     @property
     def next_victim(self) -> int | None:
@@ -200,6 +202,7 @@ def build_snapshot(session: Session, previous: Snapshot | None = None) -> Snapsh
         returned=last.returned if last else None,
         g2=offload.view() if offload is not None else None,
         step_events=step_events,
+        scheduler=scheduler_view(session),
     )
 
 

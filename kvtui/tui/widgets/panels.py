@@ -28,7 +28,10 @@ class StatusLine(Static):
         text.append(" kvtui ", style="bold black on dark_cyan")
         text.append(f" {snap.name} ", style="bold")
         text.append(f"· step {snap.step}/{snap.total} ")
-        text.append(f"· clock {snap.clock_ms:g} ms ")
+        clock = f"{snap.clock_ms:,.1f}" if snap.scheduler is not None else f"{snap.clock_ms:g}"
+        text.append(f"· clock {clock} ms ")
+        if snap.scheduler is not None:
+            text.append(f"· pass {snap.scheduler.passes} ", style="bold")
         text.append(f"· {snap.eviction} · capacity {snap.capacity:,} ")
         if snap.offload and snap.g2 is not None:
             text.append(f"· G2 {len(snap.g2.evictable) + snap.g2.active}/{snap.g2.capacity} ")

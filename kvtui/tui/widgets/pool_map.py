@@ -33,6 +33,7 @@ CHANGED = {
     "evicted": Style(color="red1", bold=True, underline=True),
 }
 SELECTED = Style(reverse=True)
+HIGHLIGHT = Style(underline=True, bold=True, color="bright_yellow")  # a selected request's blocks
 GLYPHS = " ▁▂▃▄▅▆▇█"
 IMPORTANCE = (QUARANTINED, RESERVED, PARTIAL, ACTIVE, INACTIVE)
 
@@ -78,6 +79,7 @@ class PoolMap(Widget, can_focus=True):
         super().__init__(id=id)
         self.snap: Snapshot | None = None
         self.selected_slot: int | None = None
+        self.highlighted: frozenset[int] = frozenset()  # slots of the selected request
         self.cursor = 0
         self._victim_slot: int | None = None
         self._strips: list[Strip] = []
@@ -88,6 +90,12 @@ class PoolMap(Widget, can_focus=True):
     def show(self, snap: Snapshot) -> None:
         self.snap = snap
         self._rebuild()
+
+    def highlight_slots(self, slots: frozenset[int]) -> None:
+        """Mark a set of slots (a request's blocks) beside the single selection."""
+        if slots != self.highlighted:
+            self.highlighted = slots
+            self.refresh()
 
     def select_slot(self, slot: int | None) -> None:
         self.selected_slot = slot
@@ -153,6 +161,8 @@ class PoolMap(Widget, can_focus=True):
         if victim is not None and start <= victim < start + per_cell:
             style = VICTIM
         sel = self.selected_slot
+        if self.highlighted and any(s in self.highlighted for s in range(start, start + per_cell)):
+            style += HIGHLIGHT
         if sel is not None and start <= sel < start + per_cell or index == self.cursor and self.has_focus:
             style += SELECTED
         return Segment(glyph, style)
@@ -166,6 +176,8 @@ class PoolMap(Widget, can_focus=True):
         change = snap.changed.get(slot)
         if change:
             style += CHANGED[change]
+        if slot in self.highlighted:
+            style += HIGHLIGHT
         if slot == self.selected_slot or (slot == self.cursor and self.has_focus):
             style += SELECTED
         return Segment(cell_text(snap, slot, width), style)
