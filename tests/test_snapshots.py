@@ -89,3 +89,26 @@ def test_help_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
         await press(pilot, "question_mark")
 
     assert snap_compare(preset_app("tour"), terminal_size=SIZE, run_before=run_before)
+
+
+def test_scheduler_pass_with_a_preemption(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """SPEC §13's worked example after pass 2: r2 preempted by r3's admission."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await ready(pilot)
+        await press(pilot, *["right"] * 5)
+
+    assert snap_compare(preset_app("scheduler-lifo-preemption"), terminal_size=SIZE, run_before=run_before)
+
+
+def test_scheduler_request_selected(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """Choosing a request in the scheduler panel highlights its blocks."""
+    from kvtui.tui.widgets.scheduler import RequestSelected
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await ready(pilot)
+        await press(pilot, *["right"] * 4)
+        pilot.app.post_message(RequestSelected("r2"))
+        await pilot.pause()
+
+    assert snap_compare(preset_app("scheduler-lifo-preemption"), terminal_size=SIZE, run_before=run_before)
