@@ -25,7 +25,10 @@ from kvtui.lang.syntax import MAX_ID
 from kvtui.sim.errors import ParseError
 from kvtui.sim.moves import Deref, Partial, Promote, Use
 
-VERBS = "use, deref, promote, tick, swapin, expect, req, prefill, decode, preempt, resume, finish, visit, pass, drain"
+VERBS = (
+    "use, deref, promote, tick, swapin, expect, req, prefill, decode, preempt, resume, finish, visit, "
+    "pass, drain"
+)
 FORMS = (
     "returned, stored, removed, inactive, active, partials, pools, warnings, clock, "
     "g2, pinned, host_stored, host_removed, transfers, eta"

@@ -106,3 +106,17 @@ def test_cli_rejects_an_input_longer_than_its_hash_ids(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["trace", str(path), "--scheduler"])
     assert result.exit_code == 1 and "bad.jsonl:1:" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_open_trace_scheduler_builds_a_pass_per_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kvtui.tui.app import KvtuiApp
+
+    opened: list[Session] = []
+    monkeypatch.setattr(KvtuiApp, "run", lambda self: opened.append(self.session))
+    path = tmp_path / "two.jsonl"
+    path.write_text("\n".join(TWO) + "\n")
+    result = CliRunner().invoke(app, ["open", "--trace", str(path), "--scheduler"])
+    assert result.exit_code == 0, result.stderr
+    (session,) = opened
+    assert [s.text.split()[0] for s in session.steps] == ["req", "req", "pass", "pass"]
+    assert session.config.scheduler == SchedulerConfig()

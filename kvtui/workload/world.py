@@ -56,9 +56,11 @@ class World:
     def execute_request(self, command: RequestCommand) -> MoveResult:
         """Apply a request command atomically: a rejected one leaves the World as it was."""
         if isinstance(command, PassCommand):
-            return self._atomic(lambda sched, out: self._passes(sched, out, command.count))
+            return self._atomic("pass", lambda sched, out: self._passes(sched, out, command.count))
         if isinstance(command, DrainCommand):
-            return self._atomic(lambda sched, out: core.drain(self.manager, self.requests, sched, out))
+            return self._atomic(
+                "drain", lambda sched, out: core.drain(self.manager, self.requests, sched, out)
+            )
         if isinstance(command, NewRequest) and self.scheduler is not None:
             return self.submit(command)
         if not isinstance(command, RequestAction):  # validated before they change anything
@@ -105,8 +107,8 @@ class World:
         for _ in range(count):
             core.run_pass(self.manager, self.requests, sched, out)
 
-    def _atomic(self, body: Callable[[SchedulerState, PassResult], None]) -> PassResult:
-        sched = self._sched("pass")
+    def _atomic(self, verb: str, body: Callable[[SchedulerState, PassResult], None]) -> PassResult:
+        sched = self._sched(verb)
         snapshot = self.clone()
         out = PassResult(0)
         try:
