@@ -350,3 +350,26 @@ def test_waiting_state_and_events_are_device_tier() -> None:
     assert all(e.tier == DEVICE for e in result.events)
     assert w.requests.get("r3").state == WAITING
     assert PARKED not in {r.state for r in w.requests.requests.values()}
+
+
+def test_session_steps_back_and_replays_passes_exactly() -> None:
+    from kvtui.lang.script import load_script
+    from kvtui.presets import preset_path
+    from kvtui.session.report import build_report
+    from kvtui.session.session import Session
+
+    path = preset_path("scheduler-lifo-preemption")
+    assert path is not None
+    session = Session(load_script(path))
+    session.run_to_end()
+    final = build_report(session)
+    session.jump(4)
+    fresh = Session(load_script(path))
+    fresh.jump(4)
+    assert session.world.dump() == fresh.world.dump()
+    assert session.world.scheduler == fresh.world.scheduler
+    session.jump(session.total)
+    assert build_report(session) == final
+    session.back()
+    typed = session.insert("pass 3")
+    assert typed is not None and len(typed.passes) == 3  # type: ignore[attr-defined]
