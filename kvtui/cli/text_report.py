@@ -18,6 +18,7 @@ from kvtui.session.labels import short, short_ids, short_move
 from kvtui.session.session import Session, StepError
 from kvtui.sim.events import RouterEvent
 from kvtui.sim.manager import MoveResult
+from kvtui.workload.scheduler.state import PassReport, PassResult
 
 TIER = {"device": "G1", "host_pinned": "G2"}
 
@@ -55,6 +56,8 @@ def print_run(
         events = "; ".join(describe_event(e) for e in result.events)
         if result.expanded:
             events = _expansion(result)
+        if isinstance(result, PassResult):
+            events = "\n".join([*map(_pass_line, result.passes[:MAX_PASS_LINES]), events]).strip()
         if result.warnings:
             events += "".join(f"\n[yellow]warning:[/] {escape(w)}" for w in result.warnings)
         table.add_row(str(number), escape(step.text), str(result.returned), events or "[dim]—[/]")
@@ -103,6 +106,27 @@ def _print_g2(session: Session, console: Console) -> None:
             f"  {t.link} [{short_ids(t.blocks)}] {t.nbytes:,} bytes, started {t.started_ms:g} ms, "
             f"{t.fraction:.0%} done, eta {t.eta_ms:g} ms"
         )
+
+
+MAX_PASS_LINES = 20
+
+
+def _pass_line(report: PassReport) -> str:
+    """One scheduler pass in a line: time, tokens, and what happened to which request."""
+    if report.idle:
+        return f"[bold]pass {report.number}[/] idle → clock {report.end_ms:g} ms"
+    parts = [f"[bold]pass {report.number}[/] {report.start_ms:.1f}→{report.end_ms:.1f} ms, "
+             f"{report.scheduled} tokens"]
+    for label, names in (
+        ("admitted", [f"{n}({c} cached)" for n, c in report.admitted]),
+        ("[red]preempted[/]", list(report.preempted)),
+        ("parked", list(report.parked)),
+        ("unparked", list(report.unparked)),
+        ("finished", list(report.finished)),
+    ):
+        if names:
+            parts.append(f"{label} {escape(' '.join(names))}")
+    return " · ".join(parts)
 
 
 def _expansion(result: MoveResult) -> str:
