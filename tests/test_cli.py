@@ -58,16 +58,19 @@ def is_int(value: Any) -> bool:
 
 
 def check_report_shape(report: dict[str, Any]) -> None:
-    """SPEC §10: exactly these keys and types."""
-    assert set(report) - {"error"} == TOP_KEYS
+    """SPEC §10: exactly these keys and types (plus SPEC §13's keys in scheduler mode only)."""
+    scheduler = "scheduler" in report["config"]
+    extra = {"scheduler"} if scheduler else set()
+    assert set(report) - {"error"} == TOP_KEYS | extra
     assert isinstance(report["name"], str)
     assert is_int(report["steps"])
     assert isinstance(report["clock_ms"], float)
     config = report["config"]
-    assert set(config) == CONFIG_KEYS
+    assert set(config) == CONFIG_KEYS | extra
     assert is_int(config["capacity"]) and is_int(config["block_size"]) and is_int(config["dp_rank"])
     assert config["eviction"] in ("lineage", "lru", "multi_lru")
-    assert all(set(r) - {"warnings"} == {"step", "command", "returned"} for r in report["results"])
+    optional = {"warnings", "passes"} if scheduler else {"warnings"}
+    assert all(set(r) - optional == {"step", "command", "returned"} for r in report["results"])
     assert [r["step"] for r in report["results"]] == list(range(1, report["steps"] + 1))
     for result in report["results"]:
         assert isinstance(result["command"], str) and is_int(result["returned"])
@@ -371,7 +374,8 @@ def test_json_unparsable_step(tmp_path: Path) -> None:
     result = invoke("run", str(path), "--json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
-    verbs = "use, deref, promote, tick, swapin, expect, req, prefill, decode, preempt, resume, finish, visit"
+    verbs = "use, deref, promote, tick, swapin, expect, req, prefill, decode, preempt, resume, finish, "
+    verbs += "visit, pass, drain"
     message = f"unknown command 'frob' (expected one of {verbs}) at column 1"
     assert report["error"] == {"step": 3, "line": 6, "message": message}
     assert len(report["results"]) == 2
