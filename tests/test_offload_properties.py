@@ -53,7 +53,8 @@ def check_g1(mgr: KvManager, refs: Counter[int], partials: set[str]) -> None:
         assert pool.owner[info.slot] == block
     assert len(pool.owner) == len(mgr.blocks) + len(mgr.partials)
     sources = {v.slot for b in engine.batches.values() for v in b.blocks}
-    destinations = {s for sw in engine.swapins.values() for s in sw.g1_slots}
+    # swap-ins on the link, and those landed but held for the scheduler to register
+    destinations = {s for sw in [*engine.swapins.values(), *mgr.landed.values()] for s in sw.g1_slots}
     assert {s for s, why in pool.held.items() if why == "quarantined"} == sources
     assert {s for s, why in pool.held.items() if why == "reserved"} == destinations
     assert mgr.num_quarantined + mgr.num_reserved == len(held)
@@ -75,7 +76,7 @@ def check_g2(mgr: KvManager) -> None:
     assert sorted(slots + list(pool.free)) == list(range(engine.capacity))
     assert {pool.owner[r.slot] for r in engine.resident.values()} == set(engine.resident)
     assert set(engine.inflight) == {v.block for b in engine.batches.values() for v in b.blocks}
-    pinned = Counter(b for sw in engine.swapins.values() for b in sw.blocks)
+    pinned = Counter(b for sw in [*engine.swapins.values(), *mgr.landed.values()] for b in sw.blocks)
     assert engine.pins == dict(pinned)
 
 

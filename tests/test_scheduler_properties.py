@@ -22,7 +22,7 @@ from kvtui.sim.errors import CommandError
 from kvtui.workload.requests import FINISHED
 from kvtui.workload.scheduler.state import PassResult
 from tests.scheduler_support import held_refs, req, world
-from tests.test_offload_properties import check_g1, check_g2
+from tests.test_offload_properties import check_g1, check_g2, check_views
 from tests.test_properties import Model, check_invariants
 
 WARNED = re.compile(r"block (\d+) was evicted and stored again")
@@ -112,6 +112,8 @@ def check_with_g2(w, model: Model) -> None:  # type: ignore[no-untyped-def]
     refs, partials = held_refs(w)
     check_g1(w.manager, refs, partials)
     check_g2(w.manager)
+    if not model.warned:
+        check_views(w.manager)  # router views = registered sets, per tier
 
 
 @given(prompts, st.integers(3, 10), st.integers(1, 8), st.booleans())
