@@ -93,9 +93,10 @@ class ActiveSequence:
             raise SequenceError(f"max output tokens must be >= 0, got {max_output_tokens}")
         if not _LABEL_RE.fullmatch(label):
             raise SequenceError(f"request label {label!r} must be letters, digits, '_' or '-'")
-        for token in (*tokens, *(output_tokens or ())):
-            if not 0 <= token <= U32_MAX:
-                raise SequenceError(f"token {token} is not a u32")
+        for values in (tokens, output_tokens or ()):
+            if values and (min(values) < 0 or max(values) > U32_MAX):  # C-speed for long prompts
+                bad = next(t for t in values if not 0 <= t <= U32_MAX)
+                raise SequenceError(f"token {bad} is not a u32")
 
         self.label = label
         self.block_size = bs
