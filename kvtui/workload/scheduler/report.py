@@ -45,6 +45,12 @@ def scheduler_json(state: SchedulerState, table: RequestTable) -> dict[str, Any]
             "reused_tokens": info.reused,
             "first_token_ms": info.first_token_ms,
             "ttft_ms": info.ttft_ms,
+            # upstream's mean TPOT: (last token − first token) / (tokens − 1)
+            "mean_itl_ms": (
+                (info.last_token_ms - info.first_token_ms) / (req.seq.generated_tokens - 1)
+                if info.first_token_ms is not None and info.last_token_ms is not None
+                and req.seq.generated_tokens > 1 else None
+            ),
             "finish_ms": info.finish_ms,
             "preemptions": req.preemptions,
         }
