@@ -53,7 +53,8 @@ REJECTED = [
     ("req a tokens 1 out=2 out=3", "second out= 'out=3' at column 22"),
     ("req a tokens 1 at=-1", "bad arrival time '-1' (a decimal number of milliseconds >= 0) at column 19"),
     ("req a tokens 1 at=1e3", "bad arrival time '1e3' (a decimal number of milliseconds >= 0) at column 19"),
-    ("req t trace 1 input=600", "req trace: input=600 needs more than 1 hash id(s) of 512 tokens at column 24"),
+    ("req t trace 1 input=600",
+     "req trace: input=600 needs more than 1 hash id(s) of 512 tokens at column 24"),
     ("req t trace 1 1", "req trace: a hash id appears twice at column 16"),
     ("req t trace input=5", "req trace needs at least one hash id at column 20"),
     ("expect preempted", "usage: expect preempted N at column 17"),
@@ -67,3 +68,47 @@ def test_errors_name_the_token_and_column(text: str, message: str) -> None:
     with pytest.raises(ParseError) as info:
         parse(text)
     assert str(info.value) == message
+
+
+def test_scheduler_config_round_trips_through_a_saved_script() -> None:
+    from kvtui.lang.script import dump_script, load_script, load_script_text
+    from kvtui.presets import preset_path
+    from kvtui.sim.config import SchedulerConfig
+
+    path = preset_path("scheduler-chunked-prefill")
+    assert path is not None
+    script = load_script(path)
+    again = load_script_text(dump_script(script), "saved.yaml")
+    assert again.config == script.config
+    unbounded = dataclass_replace(script, SchedulerConfig(None, 2, False, False, "fifo", 0.0))
+    assert load_script_text(dump_script(unbounded), "saved.yaml").config == unbounded.config
+
+
+def dataclass_replace(script, sched):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    return dataclasses.replace(script, config=dataclasses.replace(script.config, scheduler=sched))
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("config:\n  capacity: 4\n  scheduler:\n    budget: 3\n",
+         "4: config: unknown scheduler key 'budget'"),
+        ("config:\n  capacity: 4\n  scheduler:\n    preemption: random\n",
+         "4: config: scheduler.preemption must be lifo or fifo, got 'random'"),
+        ("config:\n  capacity: 4\n  scheduler:\n    max_num_seqs: 0\n",
+         "4: config: scheduler.max_num_seqs must be in >= 1, got 0"),
+        ("config:\n  capacity: 4\n  scheduler:\n    chunked_prefill: 1\n",
+         "4: config: scheduler.chunked_prefill must be true or false, got int 1"),
+        ("config:\n  capacity: 4\n  block_size: 1\n  scheduler: {}\n",
+         "3: config: block_size must be >= 2 with a scheduler, got 1"),
+    ],
+)
+def test_scheduler_config_errors_name_the_line(yaml_text: str, message: str) -> None:
+    from kvtui.lang.script import load_script_text
+    from kvtui.sim.errors import ScriptError
+
+    with pytest.raises(ScriptError) as info:
+        load_script_text(yaml_text, "s.yaml")
+    assert str(info.value).startswith(f"s.yaml:{message}")
