@@ -138,7 +138,9 @@ class ActiveSequence:
             self._tokens = list(self._tokens)
             self._blocks = list(self._blocks)
             self._token_hashes = list(self._token_hashes)
-            self._rng = copy.deepcopy(self._rng)
+            rng = random.Random()
+            rng.setstate(self._rng.getstate())  # C speed (deepcopy walks the 625-word state)
+            self._rng = rng
             self._shared = False
 
     # ----------------------------------------------------------------- inspection
