@@ -93,6 +93,11 @@ def test_cli_json_and_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     fig = json.loads(result.stdout)
     assert fig["mode"] == "scheduler" and fig["completed"] == 2
     assert fig["config"]["scheduler"]["max_num_batched_tokens"] == 8192
+    assert fig["g2"] is None
+    with_g2 = CliRunner().invoke(app, ["trace", str(path), "--scheduler", "--json", "--g2-blocks", "4"])
+    assert with_g2.exit_code == 0, with_g2.stderr
+    g2 = json.loads(with_g2.stdout)["g2"]
+    assert g2["parked_requests"] == 0 and g2["onboarded_blocks"] == 0  # nothing evicted: no G2 hit
     text = CliRunner().invoke(app, ["trace", str(path), "--scheduler", "--preemption", "fifo",
                                     "--budget", "256"])
     assert text.exit_code == 0, text.stderr

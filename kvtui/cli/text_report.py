@@ -239,6 +239,10 @@ def print_timed_trace(figures: dict[str, Any], elapsed: float, console: Console 
     table.add_row("stored / evicted blocks",
                   f"{figures['stored_blocks']:,} / {figures['evicted_blocks']:,}", "")
     table.add_row("simulated time", f"{figures['duration_ms'] / 1000:,.1f} s", "")
+    if figures["g2"]:
+        g2_figures = figures["g2"]
+        table.add_row("G2 swap-ins", f"{g2_figures['parked_requests']:,} parked",
+                      f"{g2_figures['onboarded_blocks']:,} blocks onboarded")
     console.print(table)
     console.print(f"[bold]G1 active over time[/] {_sparkline(use)}")
     speed = figures["requests"] / elapsed if elapsed > 0 else 0.0

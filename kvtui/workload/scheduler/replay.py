@@ -114,6 +114,8 @@ class TimedReplay:
     itls: list[float] = field(init=False, default_factory=list)
     last_token: dict[str, float] = field(init=False, default_factory=dict)
     preemptions: int = field(init=False, default=0)
+    parks: int = field(init=False, default=0)  # G2: requests parked on a swap-in
+    onboarded_blocks: int = field(init=False, default=0)  # G2: blocks those swap-ins brought back
     stored_blocks: int = field(init=False, default=0)
     evicted_blocks: int = field(init=False, default=0)
     use: list[tuple[float, int]] = field(init=False, default_factory=list)  # (end_ms, active)
@@ -206,6 +208,12 @@ class TimedReplay:
                 self.itls.append(report.end_ms - previous)
             self.last_token[name] = report.end_ms
         self.preemptions += len(report.preempted)
+        if report.parked:
+            parked = set(report.parked)
+            sched = self.world.scheduler
+            assert sched is not None
+            self.parks += len(parked)
+            self.onboarded_blocks += sum(len(p.blocks) for p in sched.parked if p.name in parked)
         for event in out.events:
             if event.tier == DEVICE:
                 if event.kind == "stored":
@@ -277,6 +285,10 @@ class TimedReplay:
             "stored_blocks": self.stored_blocks,
             "evicted_blocks": self.evicted_blocks,
             "g1_use": self._use_series(duration),
+            "g2": None if self.offload is None else {
+                "parked_requests": self.parks, "onboarded_blocks": self.onboarded_blocks,
+                "clock_ms": mgr.clock_ms,
+            },
         }
 
     def _use_series(self, duration: float) -> dict[str, Any]:
