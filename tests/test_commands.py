@@ -24,6 +24,7 @@ from kvtui.lang.commands import (
 from kvtui.lang.syntax import MAX_ID
 from kvtui.sim.errors import ParseError
 from kvtui.sim.moves import Deref, Partial, Promote, Use
+from kvtui.workload.actions import REQUEST_COMMAND_TYPES
 
 VERBS = (
     "use, deref, promote, tick, swapin, expect, req, prefill, decode, preempt, resume, finish, visit, "
@@ -279,7 +280,8 @@ def check_round_trip(text: str) -> None:
         message = str(exc)
         assert "\n" not in message and message
         return
-    assert isinstance(command, MoveCommand | TickCommand | SwapinCommand | ExpectCommand)
+    kinds = (MoveCommand, TickCommand, SwapinCommand, ExpectCommand, *REQUEST_COMMAND_TYPES)
+    assert isinstance(command, kinds)
     rendered = str(command)
     assert "\n" not in rendered
     assert parse(rendered) == command
