@@ -125,3 +125,42 @@ def test_open_trace_scheduler_builds_a_pass_per_step(tmp_path: Path, monkeypatch
     (session,) = opened
     assert [s.text.split()[0] for s in session.steps] == ["req", "req", "pass", "pass"]
     assert session.config.scheduler == SchedulerConfig()
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--budget", "5"], "kvtui: --budget only applies with --scheduler"),
+        (["--no-chunked-prefill", "--preemption", "fifo"],
+         "kvtui: --[no-]chunked-prefill, --preemption only apply with --scheduler"),
+        (["--scheduler", "--budget", "5", "--unbounded-budget"],
+         "kvtui: give --budget N or --unbounded-budget, not both"),
+        (["--scheduler", "--block-size", "1"], "kvtui: --scheduler needs --block-size 2 or more"),
+    ],
+)
+def test_trace_refuses_scheduler_options_that_do_not_apply(
+    tmp_path: Path, args: list[str], line: str
+) -> None:
+    path = tmp_path / "two.jsonl"
+    path.write_text("\n".join(TWO) + "\n")
+    result = CliRunner().invoke(app, ["trace", str(path), *args])
+    assert (result.exit_code, result.stderr.rstrip("\n")) == (2, line)
+
+
+def test_open_scheduler_needs_a_trace() -> None:
+    result = CliRunner().invoke(app, ["open", "tour", "--scheduler"])
+    line = "kvtui: --scheduler only applies with --trace FILE"
+    assert (result.exit_code, result.stderr.rstrip("\n")) == (2, line)
+
+
+def test_trace_scheduler_options_reach_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "two.jsonl"
+    path.write_text("\n".join(TWO) + "\n")
+    args = ["trace", str(path), "--scheduler", "--json", "--unbounded-budget", "--max-seqs", "1",
+            "--no-chunked-prefill", "--no-prefix-caching", "--preemption", "fifo", "--speedup", "2"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["config"]["scheduler"] == {
+        "max_num_batched_tokens": None, "max_num_seqs": 1, "chunked_prefill": False,
+        "prefix_caching": False, "preemption": "fifo", "speedup_ratio": 2.0,
+    }

@@ -16,6 +16,7 @@ from kvtui.cli.conventions import COMMAND, CONTEXT, KvtuiGroup, examples, versio
 from kvtui.cli.options import (
     block_size_option,
     capacity_option,
+    choice,
     eviction_option,
     g2_blocks_option,
     integer,
@@ -29,7 +30,7 @@ from kvtui.cli.options import (
 )
 from kvtui.lang.script import Script, load_script
 from kvtui.presets import is_file
-from kvtui.sim.config import MAX_CAPACITY
+from kvtui.sim.config import MAX_CAPACITY, PREEMPTION_MODES
 from kvtui.sim.errors import KvError
 from kvtui.sim.eviction import BACKENDS
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from kvtui.session.compare import Comparison
     from kvtui.session.session import StepError
     from kvtui.session.sweep import SweepPoint
+    from kvtui.sim.config import SchedulerConfig
     from kvtui.workload.trace import TraceReplay
 
 app = typer.Typer(
@@ -96,9 +98,14 @@ def open_(
     limit: int | None = limit_option("With --trace: only the first N requests."),
     block_size: int | None = block_size_option(None),
     g2_blocks: int | None = g2_blocks_option(),
+    scheduler: bool = typer.Option(
+        False, "--scheduler",
+        help="With --trace: a timed replay through the scheduler, one step per scheduler pass.",
+    ),
 ) -> None:
     """Open the live TUI on a script or preset, a request trace, or a journaled session."""
-    trace_only = {"--limit": limit, "--block-size": block_size, "--g2-blocks": g2_blocks}
+    trace_only = {"--limit": limit, "--block-size": block_size, "--g2-blocks": g2_blocks,
+                  "--scheduler": scheduler}
     if resume:
         given = _given({"--trace": trace_file, "--eviction": eviction, "--capacity": capacity, **trace_only})
         if given:
@@ -107,7 +114,7 @@ def open_(
     elif trace_file is not None:
         if script is not None:
             raise reject(f"give a script or --trace FILE, not both (got {script!r} and --trace)")
-        _open_trace(trace_file, eviction or "lineage", capacity, limit, block_size, g2_blocks)
+        _open_trace(trace_file, eviction or "lineage", capacity, limit, block_size, g2_blocks, scheduler)
     else:
         given = _given(trace_only)
         if given:
@@ -142,21 +149,29 @@ def _open_resumed(journal: str | None) -> None:
 
 def _open_trace(
     file: str, eviction: str, capacity: int | None, limit: int | None, block_size: int | None,
-    g2_blocks: int | None,
+    g2_blocks: int | None, scheduler: bool = False,
 ) -> None:
-    from kvtui.lang.trace_script import trace_script
+    from kvtui.lang.trace_script import scheduled_trace_script, trace_script
     from kvtui.session.session import Session
-    from kvtui.sim.config import OffloadConfig
+    from kvtui.sim.config import OffloadConfig, SchedulerConfig
     from kvtui.tui.app import KvtuiApp
     from kvtui.workload.trace import DEFAULT_BLOCK_SIZE, load_trace
 
     if not is_file(Path(file)):
         raise reject(f"no trace file {file!r}")
+    if scheduler and block_size == 1:
+        raise reject("--scheduler needs --block-size 2 or more")
     try:
         records = load_trace(file, limit)
         offload = OffloadConfig(g2_blocks) if g2_blocks is not None else None
-        script = trace_script(records, capacity, eviction, block_size or DEFAULT_BLOCK_SIZE, offload,
-                              name=f"trace {Path(file).name}")
+        name = f"trace {Path(file).name}"
+        size = block_size or DEFAULT_BLOCK_SIZE
+        if scheduler:  # a headless dry run plans one `pass` step per scheduler pass
+            script = scheduled_trace_script(
+                records, SchedulerConfig(), capacity, eviction, size, offload, name
+            )
+        else:
+            script = trace_script(records, capacity, eviction, size, offload, name=name)
         session = Session(script)
     except KvError as exc:
         typer.echo(str(exc), err=True)
@@ -302,6 +317,7 @@ LONG_TRACE = 1000  # requests: from here on a progress bar is shown even when st
     epilog=examples(
         "kvtui trace trace.jsonl", "kvtui trace trace.jsonl --capacity 4096 --eviction lru --json",
         "kvtui trace trace.jsonl --capacity 4096 --g2-blocks 16384 --limit 1000",
+        "kvtui trace trace.jsonl --scheduler --capacity 64 --preemption fifo --json",
     ),
 )
 def trace(
@@ -317,16 +333,73 @@ def trace(
     limit: int | None = limit_option("Replay only the first N requests."),
     g2_blocks: int | None = g2_blocks_option(),
     json_out: bool = json_option("Print the figures as one JSON object."),
+    scheduler: bool = typer.Option(
+        False, "--scheduler", help="Timed replay: requests arrive at their timestamps and run through "
+        "the mocker's scheduler (batched, preempted, timed by its performance model).",
+    ),
+    budget: int | None = typer.Option(
+        None, "--budget", parser=integer(1, 10**9), metavar="INTEGER",
+        help="With --scheduler: token budget per pass (max_num_batched_tokens, default 8192).",
+    ),
+    unbounded_budget: bool = typer.Option(
+        False, "--unbounded-budget", help="With --scheduler: no token budget."
+    ),
+    max_seqs: int | None = typer.Option(
+        None, "--max-seqs", parser=integer(1, 10**6), metavar="INTEGER",
+        help="With --scheduler: running requests at most (max_num_seqs, default 256).",
+    ),
+    chunked: bool | None = typer.Option(
+        None, "--chunked-prefill/--no-chunked-prefill", show_default=False,
+        help="With --scheduler: chunked prefill (default on).",
+    ),
+    caching: bool | None = typer.Option(
+        None, "--prefix-caching/--no-prefix-caching", show_default=False,
+        help="With --scheduler: prefix caching (default on).",
+    ),
+    preemption: str | None = typer.Option(
+        None, "--preemption", parser=choice(PREEMPTION_MODES, "a preemption mode"), metavar="[lifo|fifo]",
+        help="With --scheduler: the victim is the newest (lifo, default) or oldest running request.",
+    ),
+    speedup: float | None = typer.Option(
+        None, "--speedup", metavar="NUMBER", help="With --scheduler: speedup_ratio dividing the "
+        "performance model's times (default 1; 0 or less: no scaling).",
+    ),
 ) -> None:
-    """Replay a request trace: each request uses its hash_ids chain, then releases it tail-first."""
+    """Replay a request trace: each request uses its hash_ids chain, then releases it tail-first.
+
+    With --scheduler, a timed replay through the mocker's scheduler instead.
+    """
     import time
 
     from kvtui.session.report import dumps
-    from kvtui.sim.config import OffloadConfig
+    from kvtui.sim.config import OffloadConfig, SchedulerConfig
     from kvtui.workload.trace import TraceReplay, figures_json, load_trace
 
     if not is_file(Path(file)):
         raise reject(f"no trace file {file!r}")
+    chosen = {"--budget": budget is not None, "--unbounded-budget": unbounded_budget,
+              "--max-seqs": max_seqs is not None, "--[no-]chunked-prefill": chunked is not None,
+              "--[no-]prefix-caching": caching is not None, "--preemption": preemption is not None,
+              "--speedup": speedup is not None}
+    given = ", ".join(name for name, on in chosen.items() if on)
+    if not scheduler and given:
+        raise reject(f"{given} only {'applies' if ',' not in given else 'apply'} with --scheduler")
+    if scheduler:
+        if budget is not None and unbounded_budget:
+            raise reject("give --budget N or --unbounded-budget, not both")
+        if block_size < 2:
+            raise reject("--scheduler needs --block-size 2 or more")
+        defaults = SchedulerConfig()
+        sched = SchedulerConfig(
+            None if unbounded_budget else (budget or defaults.max_num_batched_tokens),
+            max_seqs or defaults.max_num_seqs,
+            defaults.chunked_prefill if chunked is None else chunked,
+            defaults.prefix_caching if caching is None else caching,
+            preemption or defaults.preemption,
+            defaults.speedup_ratio if speedup is None else speedup,
+        )
+        _timed_trace(file, limit, sched, capacity, eviction, block_size, g2_blocks, json_out)
+        return
     try:
         records = load_trace(file, limit)
         offload = OffloadConfig(g2_blocks) if g2_blocks is not None else None
@@ -344,6 +417,52 @@ def trace(
         from kvtui.cli.text_report import print_trace
 
         print_trace(figures, elapsed)
+
+
+def _timed_trace(
+    file: str, limit: int | None, sched: SchedulerConfig, capacity: int | None, eviction: str,
+    block_size: int, g2_blocks: int | None, json_out: bool,
+) -> None:
+    """`kvtui trace --scheduler`: the timed replay with a progress bar, then its report."""
+    import time
+
+    from kvtui.session.report import dumps
+    from kvtui.sim.config import OffloadConfig
+    from kvtui.workload.scheduler.replay import TimedReplay
+    from kvtui.workload.trace import load_trace
+
+    try:
+        records = load_trace(file, limit)
+        offload = OffloadConfig(g2_blocks) if g2_blocks is not None else None
+        started = time.perf_counter()
+        replay = TimedReplay(records, sched, capacity, eviction, block_size, offload, label=file)
+        _with_progress(len(records), "simulating", replay.run)
+        elapsed = time.perf_counter() - started
+    except KvError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    figures = replay.figures()
+    if json_out:
+        sys.stdout.write(dumps(figures) + "\n")
+    else:
+        from kvtui.cli.text_report import print_timed_trace
+
+        print_timed_trace(figures, elapsed)
+
+
+def _with_progress(total: int, label: str, body: Callable[[Callable[[int], None] | None], None]) -> None:
+    """Run ``body(progress)`` with a Rich progress bar on stderr for a TTY or a long trace."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal and total < LONG_TRACE:
+        body(None)
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=console.is_terminal) as bar:
+        task = bar.add_task(label, total=total)
+        body(lambda done: bar.advance(task, done))
 
 
 def _replay_with_progress(replay: TraceReplay) -> None:
