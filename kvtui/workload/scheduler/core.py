@@ -131,7 +131,7 @@ class _Pass:
             state.passes, self.now, end, False, self.cfg.max_num_batched_tokens,
             sum(w.tokens for w in self.scheduled.values()), prefill, decode,
             tuple(self.admitted), tuple(self.preempted), tuple(self.parked), tuple(self.unparked),
-            tuple(self.emitted), tuple(self.finished), tuple(state.running), tuple(state.waiting),
+            tuple(self.emitted), tuple(self.finished),
         )
 
     def _idle(self) -> PassReport:

@@ -94,8 +94,6 @@ class PassReport:
     unparked: tuple[str, ...] = ()  # swap-ins landed: requeued at the front
     emitted: tuple[str, ...] = ()  # one token each, in decode order
     finished: tuple[str, ...] = ()
-    running: tuple[str, ...] = ()  # queues after the pass
-    waiting: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
