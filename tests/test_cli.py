@@ -360,7 +360,7 @@ def test_json_invalid_step_3_reports_steps_1_2_and_the_error(tmp_path: Path) -> 
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     check_report_shape(report)
-    message = "deref 7: block is held 0 time(s) but listed 1 time(s)"
+    message = "deref 7: block 7 is not in G1, so there is no reference to release"
     assert report["error"] == {"step": 3, "line": 8, "message": message}
     assert report["steps"] == 2
     assert [(r["step"], r["command"]) for r in report["results"]] == [(1, "use 1 2"), (2, "deref 2")]
@@ -386,7 +386,8 @@ def test_invalid_step_human_output(tmp_path: Path) -> None:
     path = write(tmp_path, "config:\n  capacity: 4\nsteps:\n  - use 1\n  - deref 1 1\n")
     result = invoke("run", str(path))
     assert result.exit_code == 1
-    assert result.stderr == f"{path}:5: deref 1: block is held 1 time(s) but listed 2 time(s)\n"
+    message = "deref 1: block 1 is active with refcount 1, but the deref lists it 2 times"
+    assert result.stderr == f"{path}:5: {message}\n"
     assert "use 1" in result.stdout
 
 

@@ -240,7 +240,7 @@ def test_no_expect_still_stops_at_a_bad_command(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         "kvtui: 1 expect line(s) failed, not enforced (--no-expect)",
-        f"{script}:6: deref 7: block is held 0 time(s) but listed 1 time(s)",
+        f"{script}:6: deref 7: block 7 is not in G1, so there is no reference to release",
     ]
 
 

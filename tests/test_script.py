@@ -171,7 +171,7 @@ def test_command_error_is_a_step_error_with_its_line(tmp_path: Path) -> None:
     session = Session(load_script(path))
     with pytest.raises(StepError) as info:
         session.run_to_end()
-    assert str(info.value) == f"{path}:6: deref 7: block is held 0 time(s) but listed 1 time(s)"
+    assert str(info.value) == f"{path}:6: deref 7: block 7 is not in G1, so there is no reference to release"
     assert (info.value.step, info.value.line) == (2, 6)
 
 

@@ -384,7 +384,7 @@ def test_inserts_then_navigation_equal_fresh_replay(seed: int, n: int, data: st.
                  "req, prefill, decode, preempt, resume, finish, visit, pass, drain)"
                  " at column 1"),
         ("use 1 x", "bad block id 'x' (a non-negative decimal integer) at column 7"),
-        ("deref 99", "deref 99: block is held 0 time(s) but listed 1 time(s)"),
+        ("deref 99", "deref 99: block 99 is not in G1, so there is no reference to release"),
         ("promote ~zz 5", "promote ~zz: partial block is not held"),
         ("use 3 parent=1", "block 3 has parent 2, this command implies 1"),
         ("use 1 3", "block 3 has parent 2, this command implies 1"),
@@ -586,7 +586,7 @@ def test_resume_keeps_the_original_lines(tmp_path: Path) -> None:
     assert [c.line for c in again.steps[0].checks] == [8]
     with pytest.raises(StepError) as info:
         again.jump(4)
-    assert str(info.value) == f"{path}:12: deref 9: block is held 0 time(s) but listed 1 time(s)"
+    assert str(info.value) == f"{path}:12: deref 9: block 9 is not in G1, so there is no reference to release"
 
 
 def test_journal_header_is_the_script_before_typing(tmp_path: Path) -> None:

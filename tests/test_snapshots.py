@@ -1,4 +1,5 @@
-"""SVG snapshots of the TUI at 120×40 (pytest-textual-snapshot; update with --snapshot-update).
+"""SVG snapshots of the TUI at 120×40, 80×24 and 200×60 (pytest-textual-snapshot; update with
+--snapshot-update).
 
 Every app here is built from a fixed script with no journal; the input cursor does not blink
 and nothing shows a wall clock, so the pictures only change when the UI does.
@@ -112,3 +113,96 @@ def test_scheduler_request_selected(snap_compare) -> None:  # type: ignore[no-un
         await pilot.pause()
 
     assert snap_compare(preset_app("scheduler-lifo-preemption"), terminal_size=SIZE, run_before=run_before)
+
+
+# -- issue 12: what each step did, at 80×24 (compact, tabbed) and 200×60 (wide) ----------------
+
+SMALL = (80, 24)
+LARGE = (200, 60)
+G2_SMALL = OffloadConfig(
+    g2_blocks=4, block_size_bytes=1_000_000, g1_to_g2_gbps=1.0, g2_to_g1_gbps=1.0, batch_size=2
+)
+REFUSED_SWAPIN = ["use 1 2", "deref 2 1", "use 3 4", "tick next", "use 3 4", "deref 4 3", "swapin 1 2"]
+
+
+def failed_expect_app():  # type: ignore[no-untyped-def]
+    from kvtui.lang.commands import parse
+    from kvtui.lang.script import Check
+
+    app = lines_app(8, ["use 1 2 3", "deref 3 2 1", "use 4"], name="expect")
+    text = "expect inactive 1 2 3"
+    app.session.steps[1].checks.append(Check(3, text, parse(text)))  # type: ignore[arg-type]
+    return app
+
+
+async def _to_failed_expect(pilot: Pilot[None]) -> None:
+    await ready(pilot)
+    await press(pilot, "escape", "right", "right")  # close the problems list, step onto the failure
+
+
+def test_failed_expect_small(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(failed_expect_app(), terminal_size=SMALL, run_before=_to_failed_expect)
+
+
+def test_failed_expect_large(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(failed_expect_app(), terminal_size=LARGE, run_before=_to_failed_expect)
+
+
+def test_problems_listed_on_open_small(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = lines_app(8, ["use 1", "frob 2", "deref 9"], name="problems")
+    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+
+
+async def _to_end(pilot: Pilot[None]) -> None:
+    await ready(pilot)
+    await press(pilot, "end")
+
+
+def test_refused_swapin_small(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = lines_app(2, REFUSED_SWAPIN, name="swapin", offload=G2_SMALL)
+    assert snap_compare(app, terminal_size=SMALL, run_before=_to_end)
+
+
+def test_refused_swapin_large(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = lines_app(2, REFUSED_SWAPIN, name="swapin", offload=G2_SMALL)
+    assert snap_compare(app, terminal_size=LARGE, run_before=_to_end)
+
+
+async def _request_step(pilot: Pilot[None]) -> None:
+    await ready(pilot)
+    await press(pilot, *["right"] * 7)  # decode b 3: two moves, a store and an eviction
+
+
+def test_request_step_small_with_requests_tab(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _request_step(pilot)
+        pilot.app.query_one("#tabs").active = "tab-requests"  # type: ignore[attr-defined]
+        await pilot.pause()
+
+    assert snap_compare(preset_app("request-preempt-resume"), terminal_size=SMALL, run_before=run_before)
+
+
+def test_request_step_large(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _request_step(pilot)
+        pilot.app.query_one("#tabs").active = "tab-requests"  # type: ignore[attr-defined]
+        await pilot.pause()
+
+    assert snap_compare(preset_app("request-preempt-resume"), terminal_size=LARGE, run_before=run_before)
+
+
+def test_help_small(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await ready(pilot)
+        await press(pilot, "f1")
+
+    assert snap_compare(preset_app("tour"), terminal_size=SMALL, run_before=run_before)
+
+
+def test_tour_small_and_large(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await ready(pilot)
+        await press(pilot, "right", "right", "right")
+
+    assert snap_compare(preset_app("tour"), terminal_size=SMALL, run_before=run_before)
+    assert snap_compare(preset_app("tour"), terminal_size=LARGE, run_before=run_before)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kvtui.lang.request_expect import parse_request_expect
-from kvtui.lang.request_parse import REQUEST_EXPECTS, REQUEST_VERBS, parse_request
+from kvtui.lang.request_parse import REQUEST_EXPECTS, REQUEST_USAGE, REQUEST_VERBS, parse_request
 from kvtui.lang.syntax import (
     NUMBER,
     ExpectCommand,
@@ -47,6 +47,15 @@ EXPECT_FORMS = {
     "transfers": "expect transfers N",
     "eta": "expect eta MS",
 }
+CORE_USAGE = {
+    "use": ("use ID|~NAME ... [parent=ID]", "allocate or hit blocks; the full ids form a chain"),
+    "deref": ("deref ID|~NAME ...", "release one reference each, in order"),
+    "promote": ("promote ~NAME ID [parent=ID]", "a partial block becomes full block ID"),
+    "tick": ("tick MS | tick next", "advance the virtual clock, or to the next transfer completion"),
+    "swapin": ("swapin ID ...", "onboard the G2-resident part of a chain into G1 (G2 enabled)"),
+    "expect": ("expect WHAT ...", "check the last result or the state (forms below)"),
+}
+"""Each SPEC §8 verb's syntax and effect; USAGE adds the request verbs (the help's source)."""
 POOL_KEYS = ("reset", "inactive", "active", "quarantined", "reserved")
 
 
@@ -263,3 +272,6 @@ PARSERS: dict[str, Callable[[str, list[Token]], Command]] = {
     **dict.fromkeys(REQUEST_VERBS, _request),
 }
 """Every verb of the language and its parser: the one table that says what can be typed."""
+
+USAGE: dict[str, tuple[str, str]] = {**CORE_USAGE, **REQUEST_USAGE}
+"""Syntax and effect of every verb in PARSERS (a test keeps the two tables in step)."""

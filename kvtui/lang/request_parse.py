@@ -47,6 +47,23 @@ MAX_TOKENS = 1_000_000
 
 REQUEST_VERBS = ("req", "prefill", "decode", "preempt", "resume", "finish", "visit", "pass", "drain")
 SOURCES = ("tokens", "text", "share", "trace")
+REQUEST_USAGE = {
+    "req": (
+        'req NAME tokens TOKEN ... | req NAME text "WORDS ..." | req NAME share OTHER K N | '
+        "req NAME trace ID ... input=N [out=N] [at=MS]",
+        "a request: its prompt tokens, text (one token per word), OTHER's first K of N tokens, or "
+        "a Mooncake request (512 tokens per hash id, cut to N; out= and at= in scheduler mode)",
+    ),
+    "prefill": ("prefill NAME [CHUNK]", "allocate the rest of the known sequence, or its next CHUNK tokens"),
+    "decode": ("decode NAME [N]", "generate N tokens (default 1)"),
+    "preempt": ("preempt NAME", "release its blocks tail-first, keep its ids"),
+    "resume": ("resume NAME", "re-admit a preempted request: allocate its whole known sequence"),
+    "finish": ("finish NAME", "release every block it holds, tail-first; the request is done"),
+    "visit": ("visit ID ... [input=N]", "one trace request: use the chain, then release it tail-first"),
+    "pass": ("pass [N]", "run N scheduler passes (default 1)"),
+    "drain": ("drain", "run passes until every submitted request has finished"),
+}
+"""Each request verb's syntax and effect (the in-app help is generated from this table)."""
 REQUEST_EXPECTS = {
     "request": "expect request NAME [STATE] [tokens=N] [generated=N] [allocated=N] [held=N] [cached=N] "
     "[computed=N] [preemptions=N] [ttft=MS]",

@@ -77,6 +77,17 @@ class Journal:
         self.started = True
 
 
+    def mark_cursor(self, at: int) -> None:
+        """Remember where the user was (written on leaving), so a resume reopens there.
+
+        Only a started journal takes it: a session with nothing typed has nothing to resume.
+        """
+        if self.muted or not self.started:
+            return
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"cursor": at}) + "\n")
+
+
 def header_of(script: Script) -> dict[str, Any]:
     """The journal header for a session started on `script` (its steps as they are now)."""
     return {"label": script.path, "script": dump_script(script), "lines": _lines_of(script)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from kvtui.session.journal import Journal, read_journal
@@ -15,13 +16,21 @@ def resume(path: Path) -> Session:
     journal = Journal(path, started=True)
     session = Session(script, journal)
     journal.muted = True
+    cursor: int | None = None  # where the user last was (a "cursor" row), else after the last command
     try:
         for number, row in enumerate(rows, start=2):
             try:
+                if "cursor" in row and "command" not in row:
+                    cursor = int(row["cursor"])
+                    continue
                 session.jump(int(row["at"]))
                 session.insert(str(row["command"]))
-            except (KvError, KeyError, ValueError) as exc:
+                cursor = None
+            except (KvError, KeyError, ValueError, TypeError) as exc:
                 raise KvError(f"{path}:{number}: cannot replay journal entry: {exc}") from None
+        if cursor is not None:
+            with contextlib.suppress(KvError):  # a failing step on the way: stay where it stopped
+                session.jump(cursor)
     finally:
         journal.muted = False
     return session

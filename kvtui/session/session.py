@@ -26,8 +26,9 @@ from kvtui.lang.commands import (
 from kvtui.lang.expect import ExpectFailure, check
 from kvtui.lang.script import Check, Script, Step, make_step
 from kvtui.session.journal import Journal, header_of
+from kvtui.session.label_resolve import resolve_labels
 from kvtui.sim.config import Config
-from kvtui.sim.errors import CommandError, KvError, bounded
+from kvtui.sim.errors import CommandError, KvError, ParseError, bounded
 from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.workload.actions import REQUEST_COMMAND_TYPES
 from kvtui.workload.world import World
@@ -81,6 +82,9 @@ class Session:
         self.keep_checkpoints = checkpoints  # a one-way headless run never goes back
         self.max_checkpoints = max(16, min(MAX_CHECKPOINTS, CHECKPOINT_SLOT_BUDGET // self.config.capacity))
         self.checkpoints: dict[int, World] = {0: self.world.clone()}
+        # step number -> why it failed (a bad command, or its first failed expect) on the
+        # last pass over it; read by the TUI's timeline
+        self.failures: dict[int, StepError] = {}
 
     @classmethod
     def from_script(
@@ -133,7 +137,10 @@ class Session:
     # -- moving ---------------------------------------------------------------------------
 
     def check_intro(self) -> None:
-        self._run_checks(self.intro, 0)
+        try:
+            self._run_checks(self.intro, 0)
+        except StepError as exc:
+            raise self._failed(exc) from None
 
     def forward(self, check_expects: bool = True) -> MoveResult:
         """Apply the step at the cursor; a failed expect still leaves the step applied."""
@@ -141,19 +148,26 @@ class Session:
             raise StepError(self.label, self.cursor, None, "already at the last step")
         step = self.steps[self.cursor]
         if step.error is not None or step.command is None:
-            raise self._error(step, self.cursor + 1, step.error or "not a command")
+            raise self._failed(self._error(step, self.cursor + 1, step.error or "not a command"))
         try:
             result = execute(self.world, step.command)
         except KvError as exc:
-            raise self._error(step, self.cursor + 1, str(exc)) from None
+            raise self._failed(self._error(step, self.cursor + 1, str(exc))) from None
         if self.cursor < len(self.results):
             self.results[self.cursor] = result  # the same result again (replay after a jump)
         else:
             self.results.append(result)
         self.cursor += 1
         self._maybe_checkpoint()
-        if check_expects:
-            self._run_checks(step, self.cursor)
+        # Checks run on every pass (jumps too) so a failed expect is known wherever it lies.
+        self.failures.pop(self.cursor, None)
+        if step.checks:
+            try:
+                self._run_checks(step, self.cursor)
+            except StepError as exc:
+                self._failed(exc)
+                if check_expects:
+                    raise
         return result
 
     def back(self) -> None:
@@ -194,7 +208,11 @@ class Session:
 
         A typed `expect` is checked now and attached to the current step; it returns None.
         """
-        step = make_step(text.strip(), None, typed=True)
+        try:
+            text = resolve_labels(text.strip(), self.world)
+        except ParseError as exc:
+            raise StepError(self.label, self.cursor + 1, None, str(exc)) from None
+        step = make_step(text, None, typed=True)
         if step.error is not None or step.command is None:
             raise StepError(self.label, self.cursor + 1, None, step.error or "empty command")
         if isinstance(step.command, ExpectCommand):
@@ -210,6 +228,7 @@ class Session:
         self._journal(step.text)
         self.steps.insert(self.cursor, step)
         del self.results[self.cursor :]
+        self.failures = {n: e for n, e in self.failures.items() if n <= self.cursor}
         self.results.append(result)
         self.cursor += 1
         for stale in [c for c in self.checkpoints if c >= self.cursor]:
@@ -243,6 +262,10 @@ class Session:
 
     def _error(self, step: Step, number: int, message: str) -> StepError:
         return StepError(self.label, number, step.line, message)
+
+    def _failed(self, error: StepError) -> StepError:
+        self.failures[error.step] = error
+        return error
 
     def _maybe_checkpoint(self) -> None:
         if not self.keep_checkpoints or self.cursor % self.interval or self.cursor in self.checkpoints:

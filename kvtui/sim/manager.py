@@ -418,9 +418,15 @@ class KvManager:
         for block, times in fulls.items():
             held = self.refcount(block)
             if times > held:
-                raise NotHeldError(
-                    f"deref {block}: block is held {held} time(s) but listed {times} time(s)"
-                )
+                raise NotHeldError(f"deref {block}: {self._not_held(block, held, times)}")
+
+    def _not_held(self, block: int, held: int, times: int) -> str:
+        """Why a deref cannot release `block` `times` times, in plain words naming its state."""
+        if block not in self.blocks:
+            return f"block {block} is not in G1, so there is no reference to release"
+        if held == 0:
+            return f"block {block} is cached (refcount 0): nothing holds it, so there is nothing to release"
+        return f"block {block} is active with refcount {held}, but the deref lists it {times} times"
 
     def _validate_swapin(self, blocks: Sequence[int]) -> list[tuple[int, int | None, int]]:
         if not blocks:

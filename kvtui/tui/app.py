@@ -14,29 +14,36 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from kvtui.lang.script import Script, dump_script, load_script
 from kvtui.session.journal import Journal, new_journal_path
 from kvtui.session.session import Session
 from kvtui.sim.errors import KvError
 from kvtui.sim.eviction import BACKENDS
+from kvtui.tui.completion import completion_words
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import Snapshot, build_snapshot
-from kvtui.tui.screens import HelpScreen, JumpScreen, PickScreen
-from kvtui.tui.widgets.command_line import CommandLine
-from kvtui.tui.widgets.event_log import EventLog
+from kvtui.tui.screens import HelpScreen, JumpScreen, PickScreen, ProblemsScreen
+from kvtui.tui.settings import load_theme, save_theme
+from kvtui.tui.widgets.command_line import CommandInput, CommandLine
+from kvtui.tui.widgets.event_log import FILTER_TITLES, EventLog
 from kvtui.tui.widgets.lineage import LineageTree
 from kvtui.tui.widgets.panels import DetailPanel, G2Panel, NoteBanner, StatusLine
 from kvtui.tui.widgets.pool_map import PoolMap, legend
 from kvtui.tui.widgets.queue import EvictionQueue
+from kvtui.tui.widgets.requests_view import RequestsView
 from kvtui.tui.widgets.scheduler import RequestSelected, SchedulerPanel
+from kvtui.tui.widgets.step_summary import StepSummary
+from kvtui.tui.widgets.timeline import Timeline
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+COMPACT_WIDTH, COMPACT_HEIGHT = 110, 32  # below either, the views share one set of tabs
 
 Op = Callable[[Session], Any]
 
@@ -82,20 +89,29 @@ class KvtuiApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "kvtui"
     AUTO_FOCUS = None  # arrows step the session until a view is clicked or tabbed to
+    # Help and Quit come early so the footer keeps them at 80 columns.
     BINDINGS = [
-        Binding("right,n", "step_forward", "Step", id="step.forward"),
-        Binding("left,p", "step_back", "Back", id="step.back"),
-        Binding("home", "first", "First", id="step.first", show=False),
-        Binding("end", "last", "Last", id="step.last", show=False),
-        Binding("space", "play_pause", "Play/Pause", id="play.toggle"),
-        Binding("plus,equals_sign", "faster", "Faster", id="play.faster", show=False),
-        Binding("minus", "slower", "Slower", id="play.slower", show=False),
-        Binding("g", "jump", "Jump", id="step.jump"),
-        Binding("colon", "focus_command", "Command", id="command.focus"),
-        Binding("f", "cycle_filter", "Filter log", id="log.filter"),
-        Binding("question_mark,f1", "help", "Help", id="app.help"),
-        Binding("escape", "unfocus", "Unfocus", id="app.unfocus", show=False),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("right,n", "step_forward", "Step", id="step.forward", tooltip="step forward"),
+        Binding("left,p", "step_back", "Back", id="step.back", tooltip="step back (state restored exactly)"),
+        Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="this help"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="quit (ctrl+q works while typing)"),
+        Binding("home", "first", "First", id="step.first", show=False, tooltip="first step"),
+        Binding("end", "last", "Last", id="step.last", show=False, tooltip="last step"),
+        Binding("space", "play_pause", "Play", id="play.toggle", tooltip="play / pause"),
+        Binding("plus,equals_sign", "faster", "Faster", id="play.faster", show=False, tooltip="faster"),
+        Binding("minus", "slower", "Slower", id="play.slower", show=False, tooltip="slower"),
+        Binding("g", "jump", "Jump", id="step.jump", tooltip="jump to a step"),
+        Binding("colon", "focus_command", "Command", id="command.focus", tooltip="type a command"),
+        Binding(
+            "f", "cycle_filter", "Filter", id="log.filter", show=False, tooltip="cycle the event-log filter"
+        ),
+        Binding("escape", "unfocus", "Unfocus", id="app.unfocus", show=False, tooltip="leave a view"),
+        Binding("right_square_bracket", "switch_tab(1)", "Next tab", id="tabs.next", show=False,
+                tooltip="next tab of views"),
+        Binding("left_square_bracket", "switch_tab(-1)", "Previous tab", id="tabs.previous", show=False,
+                tooltip="previous tab of views"),
+        Binding("ctrl+q", "quit_typing", "Quit", id="app.quit_typing", priority=True),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit_anywhere", priority=True, show=False),
     ]
 
     def __init__(self, session: Session, *, journal: bool = True, threaded: bool = True) -> None:
@@ -110,41 +126,154 @@ class KvtuiApp(App[None]):
         self.speed = 1.0
         self.selected: tuple[int | None, int | None] = (None, None)
         self._play_timer: Any = None
+        self.compact = False  # the tabbed layout for small terminals (set from the size)
+        self._layout_for: bool | None = None
+        self._completion: tuple[int, dict[str, list[str]]] = (0, {})
+        self.problems_shown = False
+        self.last_typed = ""
+        self.remember_theme = journal  # tests (journal=False) leave the user's settings alone
 
     # -- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        if self._layout_for is None:
+            self.compact = self._is_compact(self.size.width, self.size.height)
+        else:
+            self.compact, self._layout_for = self._layout_for, None
         yield StatusLine(id="status")
-        yield NoteBanner(id="note")
-        with Horizontal(id="top"):
-            with Vertical(id="pool-column", classes="panel"):
-                yield PoolMap(id="pool")
-                yield Static(id="legend")
-            yield LineageTree(id="tree")
-            with Vertical(id="right-column"):
-                yield EvictionQueue(id="queue")
-                yield DetailPanel(id="detail", classes="panel")
-        with Horizontal(id="bottom"):
-            yield EventLog(id="events")
-            yield SchedulerPanel(id="sched")
-            yield G2Panel(id="g2", classes="panel")
+        yield StepSummary(id="summary")
+        with VerticalScroll(id="note-box"):
+            yield NoteBanner(id="note")
+        if self.compact:
+            yield from self._compose_compact()
+        else:
+            yield from self._compose_wide()
         yield CommandLine(self._known_words, id="command")
         yield Footer()
 
+    @staticmethod
+    def _is_compact(width: int, height: int) -> bool:
+        return 0 < width < COMPACT_WIDTH or 0 < height < COMPACT_HEIGHT
+
+    def _pool_and_queue(self) -> ComposeResult:
+        with Vertical(id="pool-column", classes="panel"):
+            yield PoolMap(id="pool")
+            yield Static(id="legend")
+        yield LineageTree(id="tree")
+        with Vertical(id="right-column"):
+            yield EvictionQueue(id="queue")
+            yield DetailPanel(id="detail", classes="panel")
+
+    def _compose_wide(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="views"):
+                with Horizontal(id="top"):
+                    yield from self._pool_and_queue()
+                with Horizontal(id="bottom"):
+                    with TabbedContent(id="tabs"):
+                        with TabPane("Router events", id="tab-events"):
+                            yield EventLog(id="events")
+                        with TabPane("Requests", id="tab-requests"):
+                            yield RequestsView(id="requests")
+                    yield SchedulerPanel(id="sched")
+                    yield G2Panel(id="g2", classes="panel")
+            yield Timeline(id="timeline")
+
+    def _compose_compact(self) -> ComposeResult:
+        with TabbedContent(id="tabs"):
+            with TabPane("Pool", id="tab-pool"), Horizontal(id="top"):
+                with Vertical(id="pool-column", classes="panel"):
+                    yield PoolMap(id="pool")
+                    yield Static(id="legend")
+                with Vertical(id="right-column"):
+                    yield EvictionQueue(id="queue")
+                    yield DetailPanel(id="detail", classes="panel")
+            with TabPane("Tree", id="tab-tree"):
+                yield LineageTree(id="tree")
+            with TabPane("Steps", id="tab-steps"):
+                yield Timeline(id="timeline")
+            with TabPane("Events", id="tab-events"):
+                yield EventLog(id="events")
+            with TabPane("Requests", id="tab-requests"):
+                yield RequestsView(id="requests")
+            with TabPane("Scheduler", id="tab-sched"):
+                yield SchedulerPanel(id="sched")
+            with TabPane("G2", id="tab-g2"):
+                yield G2Panel(id="g2", classes="panel")
+
     def on_mount(self) -> None:
+        theme = load_theme() if self.remember_theme else None
+        if theme is not None and theme in self.available_themes:
+            self.theme = theme
+        self._title_panels()
+        if self.threaded:
+            self.runner.start()
+        self.apply_snapshot(self.snapshot, None, False)
+        self.submit(self._preflight)
+
+    def _title_panels(self) -> None:
+        self.screen.set_class(self.compact, "-compact")
         self.query_one("#pool").border_title = "G1 pool"
         self.query_one("#tree").border_title = "Lineage tree"
         self.query_one("#queue").border_title = "Eviction queue (next victim first)"
         self.query_one("#detail").border_title = "Selection"
         self.query_one("#events").border_title = "Router events"
+        self.query_one("#requests").border_title = "Requests"
         self.query_one("#g2").border_title = "G2 host tier"
         self.query_one("#sched").border_title = "Scheduler"
-        if self.threaded:
-            self.runner.start()
-        self.apply_snapshot(self.snapshot, None, False)
+        self.query_one("#timeline").border_title = "Steps"
+
+    async def on_resize(self, event: events.Resize) -> None:
+        compact = self._is_compact(event.size.width, event.size.height)
+        if compact != self.compact:
+            self._layout_for = compact  # the app's own size is updated only after this event
+            await self.recompose()
+            self._title_panels()
+            self.apply_snapshot(self.snapshot, None, False)
+
+    def _preflight(self, session: Session) -> None:
+        """Check the whole script before the first step; its problems open in a dialog."""
+        from kvtui.session.problems import preflight
+
+        problems = preflight(session)
+        if problems and not self.problems_shown:
+            self.problems_shown = True
+            lines = [(p.step, p.line, p.message) for p in problems]
+            if self.threaded:
+                self.call_from_thread(self._show_problems, session.label, lines)
+            else:
+                self._show_problems(session.label, lines)
+
+    def _show_problems(self, label: str, lines: list[tuple[int, int | None, str]]) -> None:
+        self.push_screen(ProblemsScreen(label, lines))
+
+    def watch_theme(self, theme: str) -> None:
+        if self.remember_theme:
+            save_theme(theme)
+        if self.is_running and self.screen_stack:
+            self.apply_snapshot(self.snapshot, None, False)  # redraw cells whose colours follow it
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While typing, the footer offers ctrl+q to quit (q types a letter); elsewhere q."""
+        if action == "quit_typing":
+            return isinstance(self.focused, CommandInput)
+        return True
+
+    def action_switch_tab(self, delta: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        panes = [p.id for p in tabs.query(TabPane) if p.id]
+        visible = [p for p in panes if tabs.get_tab(p).display]  # the G2 tab hides without G2
+        if tabs.active in visible:
+            tabs.active = visible[(visible.index(tabs.active) + delta) % len(visible)]
+
+    def action_quit_typing(self) -> None:
+        self.exit()
 
     def on_unmount(self) -> None:
         self.runner.stop()
+        journal = self.session.journal
+        if journal is not None:
+            journal.mark_cursor(self.snapshot.step)  # resume reopens where the user was
 
     # -- engine round trip ----------------------------------------------------------------
 
@@ -182,15 +311,32 @@ class KvtuiApp(App[None]):
         self.query_one(EventLog).show(snap)
         self.query_one(G2Panel).show(snap)
         self.query_one(SchedulerPanel).show(snap.scheduler)
+        self.query_one(StepSummary).show(snap)
+        self.query_one(Timeline).show(snap)
+        self.query_one(RequestsView).show(snap)
+        if self.compact:
+            tabs = self.query_one(TabbedContent)
+            (tabs.show_tab if snap.offload else tabs.hide_tab)("tab-g2")
+            (tabs.show_tab if snap.scheduler is not None else tabs.hide_tab)("tab-sched")
         self._show_selection()
         command = self.query_one(CommandLine)
         if typed:
-            command.show_error(error or "")
-            if error is None:
+            if error is not None:
+                command.show_error(error)
+            else:
                 command.input.value = ""
+                command.show_ok(self._typed_feedback(snap))
         elif error is not None:
             self.playing = False
             self.notify(error, title="Step failed", severity="error", timeout=8)
+
+    def _typed_feedback(self, snap: Snapshot) -> str:
+        text = self.last_typed
+        if text.split()[:1] == ["expect"]:
+            return f"✓ passed: {text}"
+        story = snap.story
+        returned = story.words.returned if story is not None and story.words is not None else None
+        return f"✓ applied as step {snap.step}: {text} → {returned}"
 
     def _legend(self, snap: Snapshot) -> Text:
         text = Text()
@@ -199,11 +345,18 @@ class KvtuiApp(App[None]):
             text.append(" ")
         return text
 
-    def _known_words(self) -> Iterable[str]:
-        mgr = self.session.manager
-        words = [f"~{name}" for name in mgr.partials]
-        words += [str(block) for block in sorted(mgr.lineage, reverse=True)[:500]]
-        return words
+    def _known_words(self, typed: list[str]) -> Iterable[str]:
+        """Completions from the current snapshot (computed once per snapshot)."""
+        if self._completion[0] != id(self.snapshot):
+            self._completion = (id(self.snapshot), completion_words(self.snapshot))
+        words = self._completion[1]
+        if typed[0] == "expect":
+            return words["expect"] if len(typed) == 1 else words["blocks"]
+        if typed[0] in ("prefill", "decode", "preempt", "resume", "finish"):
+            return words["requests"] if len(typed) == 1 else []
+        if typed[0] == "req" and len(typed) == 3 and typed[2] == "share":
+            return words["requests"]
+        return words["blocks"]
 
     # -- selection ------------------------------------------------------------------------
 
@@ -247,7 +400,22 @@ class KvtuiApp(App[None]):
         self.submit(lambda s: s.jump(0))
 
     def action_last(self) -> None:
-        self.submit(lambda s: s.jump(s.total))
+        self.submit(lambda s: self._jump(s, s.total))
+
+    def _jump(self, session: Session, target: int) -> None:
+        """Jump (engine thread); expects that failed on the way are reported, not passed silently."""
+        start = session.cursor
+        try:
+            session.jump(target)
+        finally:
+            failed = sorted(n for n in session.failures if start < n < session.cursor)
+            if failed:
+                shown = ", ".join(map(str, failed[:6])) + (" …" if len(failed) > 6 else "")
+                message = f"step {shown} failed on the way (red in the timeline)"
+                if self.threaded:
+                    self.call_from_thread(self.notify, message, title="Failed expects", severity="warning")
+                else:
+                    self.notify(message, title="Failed expects", severity="warning")
 
     def action_play_pause(self) -> None:
         self.playing = not self.playing
@@ -288,9 +456,9 @@ class KvtuiApp(App[None]):
     def action_jump(self) -> None:
         def done(target: int | None) -> None:
             if target is not None:
-                self.submit(lambda s: s.jump(target))
+                self.submit(lambda s: self._jump(s, target))
 
-        self.push_screen(JumpScreen(self.session.total), done)
+        self.push_screen(JumpScreen(self.snapshot.total), done)
 
     def action_focus_command(self) -> None:
         self.query_one(CommandLine).input.focus()
@@ -301,14 +469,19 @@ class KvtuiApp(App[None]):
     def action_cycle_filter(self) -> None:
         mode = self.query_one(EventLog).cycle_filter()
         self.query_one(EventLog).show(self.snapshot)
-        self.query_one("#events").border_title = f"Router events ({mode})"
+        self.query_one("#events").border_title = f"Router events ({FILTER_TITLES[mode]})"
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(b for b in self.BINDINGS if isinstance(b, Binding)))
 
     def on_command_line_submitted(self, message: CommandLine.Submitted) -> None:
         text = message.text
+        self.last_typed = text
         self.submit(lambda s: s.insert(text), typed=True)
+
+    def on_timeline_chosen(self, message: Timeline.Chosen) -> None:
+        target = message.step
+        self.submit(lambda s: self._jump(s, target))
 
     def action_open_preset(self) -> None:
         from kvtui.presets import describe, preset_names, preset_path
@@ -343,6 +516,8 @@ class KvtuiApp(App[None]):
 
         def swap(_: Session) -> None:
             self.session = session
+            self.problems_shown = False
+            self._preflight(session)  # the new script's problems, before its first step
 
         self.submit(swap)
 

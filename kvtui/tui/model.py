@@ -16,6 +16,7 @@ from kvtui.sim.events import RouterEvent
 from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.sim.moves import Partial, Use
 from kvtui.tui.scheduler_view import scheduler_view
+from kvtui.tui.story import StepStory, build_story
 
 RESET, INACTIVE, ACTIVE, PARTIAL, QUARANTINED, RESERVED = range(6)
 KIND_NAMES = ("reset", "inactive", "active", "partial", "quarantined", "reserved")
@@ -63,6 +64,7 @@ class Snapshot:
     g2: Any = None  # engine G2 view (plain data) when offload is enabled
     step_events: frozenset[int] = field(default_factory=frozenset)  # event ids of this step
     scheduler: Any = None  # kvtui.tui.scheduler_view.SchedView in scheduler mode
+    story: StepStory | None = None  # the step in words, the timeline window, the requests
 
     @property
     def next_victim(self) -> int | None:
@@ -203,6 +205,7 @@ def build_snapshot(session: Session, previous: Snapshot | None = None) -> Snapsh
         g2=offload.view() if offload is not None else None,
         step_events=step_events,
         scheduler=scheduler_view(session),
+        story=build_story(session, previous.story if previous else None),
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TypeVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -11,58 +13,60 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
+from kvtui.tui.help import help_markdown
+
 T = TypeVar("T")
 
-HELP = """\
-# kvtui help
-
-**Pools.** Every G1 slot is *empty* (reset), *cached* (inactive: registered, refcount 0,
-evictable — **not** empty) or *in use* (active: refcount ≥ 1, a partial, or held back for a G2
-copy). The red cell is the **next victim**; numbers on cached cells are eviction ranks,
-numbers on active cells (×N) are refcounts. Underlined cells changed in the last step.
-
-## Commands
-
-| command | effect |
-|---|---|
-| `use ID\\|~NAME ... [parent=ID]` | allocate / hit blocks; the full ids form a chain |
-| `deref ID\\|~NAME ...` | release one reference each, in order |
-| `promote ~NAME ID [parent=ID]` | a partial becomes full block ID |
-| `tick MS` / `tick next` | advance the virtual clock / to the next transfer completion |
-| `swapin ID ...` | G2 → G1 onboard of a chain (G2 enabled) |
-| `expect …` | check the last result or the state (see the README) |
-
-Lineage: in one `use` each id's parent is the previous id; the first one's parent is
-`parent=`, else the recorded one, else none. A bad command changes nothing.
-
-## Keys
-
-| key | action |
-|---|---|
-| `→` `n` / `←` `p` | step forward / back |
-| `home` / `end` | first / last step |
-| `space` | play / pause |
-| `+` / `-` | faster / slower playback |
-| `g` | jump to a step |
-| `:` | focus the command line (↑/↓ history, → accepts a completion) |
-| `f` | cycle the event-log filter |
-| `ctrl+p` | command palette (open preset, switch backend, save, screenshot) |
-| `?` `f1` | this help · `escape` closes it |
-| `q` | quit |
-"""
-
-
 class HelpScreen(ModalScreen[None]):
+    """The help, generated from the parser's tables and the app's bindings; scrolls, fits 80 columns."""
+
     AUTO_FOCUS = "VerticalScroll"
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90; height: 90%; border: thick $accent; background: $surface; }
+    HelpScreen > VerticalScroll {
+        width: 100%; max-width: 100; height: 100%; max-height: 90%;
+        border: thick $accent; background: $surface;
+    }
     """
+
+    def __init__(self, bindings: Iterable[Binding]) -> None:
+        super().__init__()
+        self.bindings = list(bindings)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Markdown(HELP)
+            yield Markdown(help_markdown(self.bindings))
+
+
+class ProblemsScreen(ModalScreen[None]):
+    """Every problem of the opened script (line and message), shown before the first step."""
+
+    AUTO_FOCUS = "VerticalScroll"
+    BINDINGS = [Binding("escape,enter,q", "dismiss", "Close", id="problems.close")]
+    DEFAULT_CSS = """
+    ProblemsScreen { align: center middle; }
+    ProblemsScreen > VerticalScroll {
+        width: 100%; max-width: 110; height: auto; max-height: 80%;
+        border: thick $error; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, label: str, problems: list[tuple[int, int | None, str]]) -> None:
+        super().__init__()
+        self.label = label
+        self.problems = problems
+
+    def compose(self) -> ComposeResult:
+        count = len(self.problems)
+        text = Text(f"{self.label}: {count} problem{'s' if count != 1 else ''}\n", style="bold")
+        for step, line, message in self.problems:
+            where = f"line {line}" if line is not None else "typed"
+            text.append(f"{where} (step {step}): ", style="bold red")
+            text.append(f"{message}\n")
+        text.append("The timeline marks these steps in red. escape closes this.", style="dim")
+        with VerticalScroll():
+            yield Static(text)
 
 
 class Dialog(ModalScreen[T]):
@@ -75,12 +79,15 @@ class Dialog(ModalScreen[T]):
 
 
 class JumpScreen(Dialog[int | None]):
+    """Ask for a step number; one out of range is refused with a message, never clamped silently."""
+
     AUTO_FOCUS = "Input"
     DEFAULT_CSS = """
     JumpScreen { align: center middle; }
     JumpScreen > Vertical {
         width: 50; height: auto; border: thick $accent; background: $surface; padding: 1;
     }
+    JumpScreen #jump-error { color: $error; height: auto; }
     """
 
     def __init__(self, total: int) -> None:
@@ -91,9 +98,20 @@ class JumpScreen(Dialog[int | None]):
         with Vertical():
             yield Static(f"Jump to step (0 – {self.total}):")
             yield Input(placeholder="step number", id="jump-input", type="integer")
+            yield Static("", id="jump-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(int(event.value) if event.value.strip().lstrip("-").isdigit() else None)
+        text = event.value.strip()
+        if not text.lstrip("-").isdigit():
+            self.dismiss(None)
+            return
+        step = int(text)
+        if not 0 <= step <= self.total:
+            self.query_one("#jump-error", Static).update(
+                f"step {step} does not exist: this session has steps 0 to {self.total}"
+            )
+            return
+        self.dismiss(step)
 
 
 class PickScreen(Dialog[str | None]):

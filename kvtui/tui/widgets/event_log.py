@@ -10,6 +10,7 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.binding import Binding
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -20,6 +21,8 @@ from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import Snapshot
 
 FILTERS = ("all", "device", "host_pinned", "stored", "removed")
+FILTER_TITLES = {"all": "all", "device": "G1 only", "host_pinned": "G2 only", "stored": "stored only",
+                 "removed": "removed only"}  # the UI says G1/G2 everywhere, not upstream's tier names
 TIER = {"device": "G1", "host_pinned": "G2"}
 WIDTHS = (5, 6, 5, 8, 10)  # step, id, tier, kind, parent; blocks take the rest
 HEADER = ("step", "id", "tier", "kind", "parent", "blocks")
@@ -29,6 +32,7 @@ HEAD_STYLE = Style(bold=True, color="grey85", bgcolor="grey23")
 CURRENT = Style(bold=True, reverse=True)
 KIND = {"stored": Style(color="green3"), "removed": Style(color="red1")}
 SELECTED = Style(color="yellow", bold=True)
+CURSOR = Style(underline=True, bgcolor="grey30")
 
 
 def _keep(event: RouterEvent, mode: str) -> bool:
@@ -62,16 +66,27 @@ def row_strip(step: int, event: RouterEvent, current: bool, selected: int | None
 
 
 class EventLog(ScrollView, can_focus=True):
+    """Follows the current step (its rows are the last ones); up/down/enter select by keyboard."""
+
     DEFAULT_CSS = "EventLog { height: 1fr; overflow-x: hidden; }"
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False, id="events.up"),
+        Binding("down", "move(1)", "Down", show=False, id="events.down"),
+        Binding("pageup", "move(-10)", "Page up", show=False, id="events.pageup"),
+        Binding("pagedown", "move(10)", "Page down", show=False, id="events.pagedown"),
+        Binding("enter", "choose", "Select block", id="events.choose"),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self._base: tuple[str, Style] | None = None
         self.mode = "all"
         self._events: tuple[Pair, ...] = ()  # every event the rows were built from
         self._rows: list[tuple[int, Pair]] = []  # (index in _events, pair) per shown row
         self._strips: list[Strip] = []
         self._current: frozenset[int] = frozenset()
         self.selected: int | None = None
+        self.cursor = 0  # row index of the keyboard cursor (shown while focused)
 
     def select_block(self, block: int | None) -> None:
         """Mark the rows that mention `block` (as a stored/removed block or a parent)."""
@@ -113,7 +128,40 @@ class EventLog(ScrollView, can_focus=True):
         self._events = new
         self._restyle(snap.step_events)
         self.virtual_size = Size(self.size.width, len(self._strips) + 1)
-        self.scroll_end(animate=False, immediate=True)
+        self.cursor = max(0, len(self._rows) - 1)
+        self.follow()
+        self.refresh()
+
+    def follow(self) -> None:
+        """Scroll to the newest rows (the current step's), now and again once laid out."""
+        self.scroll_end(animate=False, immediate=True, force=True)
+        self.call_after_refresh(self.scroll_end, animate=False, immediate=True, force=True)
+
+    def on_show(self) -> None:
+        self.follow()
+
+    def action_move(self, delta: int) -> None:
+        if not self._rows:
+            return
+        self.cursor = max(0, min(len(self._rows) - 1, self.cursor + delta))
+        height = max(1, self.scrollable_content_region.height - 1)
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+        self.refresh()
+
+    def action_choose(self) -> None:
+        if 0 <= self.cursor < len(self._rows):
+            blocks = self._rows[self.cursor][1][1].blocks
+            if blocks:
+                self.post_message(BlockSelected(blocks[0]))
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
         self.refresh()
 
     def _restyle(self, current: frozenset[int]) -> None:
@@ -126,6 +174,14 @@ class EventLog(ScrollView, can_focus=True):
                     self._strips[n] = row_strip(step, event, event.event_id in current, self.selected)
         self._current = current
 
+    @property
+    def base_style(self) -> Style:
+        """The theme's colours under every line (cached per theme: rich_style is costly)."""
+        theme = self.app.theme
+        if self._base is None or self._base[0] != theme:
+            self._base = (theme, self.rich_style)
+        return self._base[1]
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
@@ -133,12 +189,16 @@ class EventLog(ScrollView, can_focus=True):
             return Strip([Segment("".join(cells).ljust(width), HEAD_STYLE)])
         index = self.scroll_offset.y + y - 1
         if 0 <= index < len(self._strips):
-            return self._strips[index].crop(0, width).extend_cell_length(width)
-        return Strip.blank(width)
+            strip = self._strips[index].crop(0, width).extend_cell_length(width)
+            if index == self.cursor and self.has_focus:
+                strip = strip.apply_style(CURSOR)
+            return strip.apply_style(self.base_style)  # the theme's colours under the row's own
+        return Strip.blank(width, self.base_style)
 
     def on_click(self, event: events.Click) -> None:
         index = self.scroll_offset.y + event.y - 1
         if 0 <= index < len(self._rows) and event.y > 0:
+            self.cursor = index
             blocks = self._rows[index][1][1].blocks
             if blocks:
                 self.post_message(BlockSelected(blocks[0]))

@@ -55,6 +55,7 @@ class LineageTree(Tree[int]):
         super().__init__("blocks", id=id)
         self.show_root = False
         self.guide_depth = 2
+        self.auto_expand = False  # enter selects a block; space folds a node
         self._by_block: dict[int, TreeNode[int]] = {}
         self._keys: dict[int, tuple[object, ...]] = {}
         self._parents: dict[int, int | None] = {}
@@ -105,7 +106,10 @@ class LineageTree(Tree[int]):
         under = self._by_block[parent] if parent is not None else self.root
         while depth > MAX_DEPTH and under.parent is not None:
             under, depth = under.parent, depth - 1
-        node = under.add(node_label(views[block], block == victim), data=block, expand=True)
+        label = node_label(views[block], block == victim)
+        node = under.add(label, data=block, expand=True, allow_expand=False)
+        if under is not self.root:
+            under.allow_expand = True  # only nodes with children show a fold arrow
         self._keys[block] = label_key(views[block], block == victim)
         self._depth[block] = depth
         self._by_block[block] = node
@@ -117,7 +121,10 @@ class LineageTree(Tree[int]):
         if node is None:
             return
         self._forget(node)
+        parent = node.parent
         node.remove()
+        if parent is not None and parent is not self.root and not parent.children:
+            parent.allow_expand = False
 
     def _forget(self, node: TreeNode[int]) -> None:
         for child in node.children:
@@ -137,6 +144,10 @@ class LineageTree(Tree[int]):
             parent.expand()
             parent = parent.parent
         self.move_cursor(node)
+
+    def on_focus(self) -> None:
+        if self.cursor_line < 0 and self.root.children:
+            self.cursor_line = 0  # the keyboard starts on the first block, so enter selects it
 
     def on_tree_node_selected(self, event: Tree.NodeSelected[int]) -> None:
         event.stop()

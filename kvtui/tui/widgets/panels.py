@@ -7,13 +7,13 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from kvtui.session.labels import short
 from kvtui.tui.model import KIND_NAMES, Snapshot
 
 BAR = 12
-MAX_MOVES = 4
 
 
 def full_label(block: int) -> str:
@@ -42,13 +42,20 @@ class StatusLine(Static):
 
 
 class NoteBanner(Static):
+    """The current step's notes, inside a scroll box of fixed height (``#note-box``): a long note
+    scrolls (wheel, or tab to it and use the arrows) instead of being cut. The box is shown
+    whenever the session has notes at all, so the views below never jump as notes change."""
+
+    notes: tuple[str, ...] | None = None
+
     def show(self, snap: Snapshot) -> None:
-        lines = list(snap.notes) + [f"warning: {w}" for w in snap.warnings]
-        if snap.expansion:
-            moves = snap.expansion[:MAX_MOVES] + (("…",) if len(snap.expansion) > MAX_MOVES else ())
-            lines.append(f"{snap.command}  ⟶  " + " · ".join(moves))
-        self.display = bool(lines)
-        self.update(Text("\n".join(lines)))
+        shown = bool(snap.notes) or (snap.story is not None and snap.story.any_notes)
+        box = self.parent if isinstance(self.parent, VerticalScroll) else self
+        if box.display != shown:
+            box.display = shown
+        if snap.notes != self.notes:  # an update re-lays the screen out: only when they change
+            self.notes = snap.notes
+            self.update(Text("\n".join(snap.notes)))
 
 
 class DetailPanel(Static):

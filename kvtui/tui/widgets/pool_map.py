@@ -26,6 +26,14 @@ KIND_STYLE = {
     QUARANTINED: Style(color="white", bgcolor="dark_orange3"),
     RESERVED: Style(color="white", bgcolor="medium_purple3"),
 }
+LIGHT_RESET = Style(color="grey42", bgcolor="grey82")  # empty slots on a light theme
+
+
+def kind_style(kind: int, dark: bool = True) -> Style:
+    """A slot kind's style; empty slots follow the theme (near-black only on dark themes)."""
+    return KIND_STYLE[kind] if dark or kind != RESET else LIGHT_RESET
+
+
 VICTIM = Style(color="white", bgcolor="red3", bold=True)
 CHANGED = {
     "stored": Style(underline=True, bold=True),
@@ -77,6 +85,7 @@ class PoolMap(Widget, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self._base: tuple[str, Style] | None = None
         self.snap: Snapshot | None = None
         self.selected_slot: int | None = None
         self.highlighted: frozenset[int] = frozenset()  # slots of the selected request
@@ -84,6 +93,7 @@ class PoolMap(Widget, can_focus=True):
         self._victim_slot: int | None = None
         self._strips: list[Strip] = []
         self._grid: tuple[int, int, int] = (1, 1, 1)  # cell width, cells per row, slots per cell
+        self._dark = True
 
     # -- data -----------------------------------------------------------------------------
 
@@ -127,6 +137,7 @@ class PoolMap(Widget, can_focus=True):
             self.refresh()
             return
         self._grid = self._plan(self.size.width, self.size.height)
+        self._dark = self.app.current_theme.dark  # read once per rebuild, not per cell
         victim = self.snap.next_victim
         self._victim_slot = self.snap.slot_of(victim) if victim is not None else None
         cell, per_row, per_cell = self._grid
@@ -152,10 +163,11 @@ class PoolMap(Widget, can_focus=True):
         used = len(chunk) - chunk.count(RESET)
         kind = max(IMPORTANCE, key=lambda k: (chunk.count(k), -IMPORTANCE.index(k))) if used else RESET
         if used == len(chunk):  # a full cell is a solid block of its majority colour
-            style = KIND_STYLE[kind]
+            style = kind_style(kind, self.dark)
             glyph = " "
         else:  # a partly used cell shows how full it is in its majority colour
-            style = Style(color=KIND_STYLE[kind].bgcolor, bgcolor="grey15") if used else KIND_STYLE[RESET]
+            empty = kind_style(RESET, self.dark)
+            style = Style(color=KIND_STYLE[kind].bgcolor, bgcolor=empty.bgcolor) if used else empty
             glyph = GLYPHS[max(1, round(used / len(chunk) * (len(GLYPHS) - 1)))] if used else "·"
         victim = self._victim_slot
         if victim is not None and start <= victim < start + per_cell:
@@ -169,7 +181,7 @@ class PoolMap(Widget, can_focus=True):
 
     def _slot_segment(self, snap: Snapshot, slot: int, width: int) -> Segment:
         kind = snap.slots[slot]
-        style = KIND_STYLE[kind]
+        style = kind_style(kind, self.dark)
         ref = snap.owner.get(slot)
         if kind == INACTIVE and ref == snap.next_victim:
             style = VICTIM
@@ -190,10 +202,22 @@ class PoolMap(Widget, can_focus=True):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self._strips), 1)
 
+    @property
+    def dark(self) -> bool:
+        return self._dark
+
+    @property
+    def base_style(self) -> Style:
+        """The theme's colours under every line (cached per theme: rich_style is costly)."""
+        theme = self.app.theme
+        if self._base is None or self._base[0] != theme:
+            self._base = (theme, self.rich_style)
+        return self._base[1]
+
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.size.width)
+            return self._strips[y].apply_style(self.base_style)
+        return Strip.blank(self.size.width, self.base_style)
 
     # -- interaction ----------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ class EvictionQueue(OptionList):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: tuple[tuple[int, str], ...] = ()
+        self._shown: tuple[tuple[int, str], ...] | None = None  # None: nothing drawn yet
 
     def show(self, snap: Snapshot) -> None:
         shown = tuple((b, snap.reasons.get(b, "")) for b in snap.order[:SHOWN])
@@ -44,7 +44,7 @@ class EvictionQueue(OptionList):
         self.add_options(options)
 
     def select_block(self, block: int | None) -> None:
-        for index, (shown, _) in enumerate(self._shown):
+        for index, (shown, _) in enumerate(self._shown or ()):
             if shown == block:
                 self.highlighted = index
                 return
