@@ -136,9 +136,12 @@ async def test_tab_completes_verbs_request_names_and_lists_choices() -> None:
         field.value = "prefill b"
         await press(pilot, "tab")
         assert field.value == "prefill beta "
-        field.value = "d"
+        field.value = "dr"
         await press(pilot, "tab")
-        assert field.value == "de" and "deref  decode" in text_of(app, "#command-error")
+        assert field.value == "drain "
+        field.value = "d"
+        await press(pilot, "tab")  # deref, decode, drain: nothing in common past "d"; all listed
+        assert field.value == "d" and "deref  decode  drain" in text_of(app, "#command-error")
 
 
 # 4. requests view --------------------------------------------------------------------------
@@ -154,7 +157,8 @@ async def test_requests_view_lists_state_and_figures() -> None:
         assert rows["a"].state == "preempted" and rows["a"].held == 0
         assert rows["b"].state == "running" and rows["b"].held == 2
         assert view.row_count == 2
-        assert [str(c) for c in view.get_row("b")][:2] == ["b", "[green3]running[/]"]
+        name, state = view.get_row("b")[:2]
+        assert (str(name), str(state), state.style) == ("b", "running", "green3")
 
 
 # 5. help --------------------------------------------------------------------------------
@@ -258,7 +262,7 @@ async def test_long_errors_wrap_instead_of_being_cut() -> None:
         await ready(pilot)
         await type_command(pilot, "frob")
         error = app.query_one("#command-error")
-        assert error.region.height >= 2 and "finish, visit) at column 1" in text_of(app, "#command-error")
+        assert error.region.height >= 2 and "drain) at column 1" in text_of(app, "#command-error")
 
 
 # 9. trace playback banner ------------------------------------------------------------------

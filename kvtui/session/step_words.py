@@ -15,7 +15,13 @@ from kvtui.session.labels import short
 from kvtui.sim.events import RouterEvent
 from kvtui.sim.manager import MoveResult
 from kvtui.sim.moves import Deref, Partial, Promote, Use
-from kvtui.workload.actions import NewRequest, RequestAction, RequestCommand, VisitCommand
+from kvtui.workload.actions import (
+    REQUEST_COMMAND_TYPES,
+    NewRequest,
+    RequestAction,
+    RequestCommand,
+    VisitCommand,
+)
 from kvtui.workload.world import World
 
 IDS_SHOWN = 6
@@ -70,7 +76,7 @@ def describe(command: Command | None, result: MoveResult, world: World) -> StepW
         effect, refusal = _swapin_words(command, result, world)
     elif isinstance(command, TickCommand):
         effect, refusal = f"clock now {world.manager.clock_ms:g} ms", ""
-    elif isinstance(command, (NewRequest, RequestAction, VisitCommand)):
+    elif isinstance(command, REQUEST_COMMAND_TYPES):
         effect, refusal = _request_words(command, result, world), ""
     else:
         effect, refusal = "", ""
@@ -146,6 +152,8 @@ def _request_words(command: RequestCommand, result: MoveResult, world: World) ->
     if isinstance(command, VisitCommand):
         parts.insert(0, f"{result.returned} of {len(command.blocks)} blocks used then released")
         return " · ".join(parts)
+    if not isinstance(command, (NewRequest, RequestAction)):  # pass / drain: the scheduler panel
+        return " · ".join(parts)  # tells the pass in detail; here, how many moves it made
     req = world.requests.requests.get(command.name)
     if req is not None:
         seq = req.seq

@@ -6,19 +6,23 @@ A DataTable keyed by request name; rows are updated in place. The columns come f
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import DataTable
 
 from kvtui.session.request_rows import RequestRow
 from kvtui.tui.model import Snapshot
 
 COLUMNS = ("request", "state", "tokens", "generated", "allocated", "held", "cached", "preempted")
-STATE_STYLE = {"running": "green3", "waiting": "yellow", "preempted": "dark_orange3", "finished": "grey50"}
+STATE_STYLE = {
+    "running": "green3", "waiting": "yellow", "pending": "yellow", "preempted": "dark_orange3",
+    "finished": "grey50",
+}
 
 
-def row_cells(row: RequestRow) -> tuple[str, ...]:
+def row_cells(row: RequestRow) -> tuple[str | Text, ...]:
     return (
-        row.name,
-        f"[{STATE_STYLE.get(row.state, '')}]{row.state}[/]",
+        Text(row.name),  # Text, not markup: a name or state is never read as a style tag
+        Text(row.state, style=STATE_STYLE.get(row.state, "")),
         str(row.tokens),
         str(row.generated),
         str(row.allocated),
@@ -61,6 +65,6 @@ class RequestsView(DataTable[str]):
         self._rows = rows
         self.border_subtitle = f"{len(rows)} request{'s' if len(rows) != 1 else ''}"
 
-    def cells(self, row: RequestRow) -> tuple[str, ...]:
+    def cells(self, row: RequestRow) -> tuple[str | Text, ...]:
         """One row's cells (override with `columns_shown` to add columns)."""
         return row_cells(row)

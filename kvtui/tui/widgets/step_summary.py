@@ -37,13 +37,13 @@ def summary_text(snap: Snapshot) -> Text:
         text.append(f" → {words.returned}", style="bold")
         if words.effect:
             text.append(f" · {words.effect}")
-        if snap.expansion:  # a request command: the MoveBlocks it expanded to
-            moves = [_brief_move(m) for m in snap.expansion[:MAX_MOVES]]
-            more = f" · …(+{len(snap.expansion) - MAX_MOVES})" if len(snap.expansion) > MAX_MOVES else ""
-            text.append("\n↳ " + " · ".join(moves) + more, style="dim")
-    for line, style in _problems(snap):
+    for line, style in _problems(snap):  # before the moves: the box is 3 lines, problems first
         text.append("\n")
         text.append(line, style=style)
+    if words is not None and snap.expansion:  # a request command: the MoveBlocks it expanded to
+        moves = [_brief_move(m) for m in snap.expansion[:MAX_MOVES]]
+        more = f" · …(+{len(snap.expansion) - MAX_MOVES})" if len(snap.expansion) > MAX_MOVES else ""
+        text.append("\n↳ " + " · ".join(moves) + more, style="dim")
     return text
 
 
