@@ -240,7 +240,7 @@ ERRORS = [
     ("expect warnings", "usage: expect warnings N at column 16"),
     ("expect clock", "usage: expect clock MS at column 13"),
     ("expect returned x", "bad count 'x' (a non-negative decimal integer) at column 17"),
-    ("expect clock 0", "bad duration '0' (a decimal number of milliseconds > 0) at column 14"),
+    ("expect clock -1", "bad time '-1' (a decimal number of milliseconds >= 0) at column 14"),
     ("expect removed ~a", "bad block id '~a' (a non-negative decimal integer) at column 16"),
     ("expect stored 1 parent=~a", "'parent=~a': a partial block cannot be a parent at column 17"),
 ]

@@ -179,12 +179,12 @@ def test_unreadable_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
     with pytest.raises(ScriptError) as info:
         load_script(missing)
-    assert str(info.value).startswith(f"{missing}:0: cannot read script: ")
+    assert str(info.value).startswith(f"{missing}: cannot read script: ")  # no made-up line 0
     bad = tmp_path / "bin.yaml"
     bad.write_bytes(b"config:\n  capacity: \xff\n")
     with pytest.raises(ScriptError) as info:
         load_script(bad)
-    assert str(info.value).startswith(f"{bad}:0: cannot read script: ")
+    assert str(info.value).startswith(f"{bad}: cannot read script: ")
 
 
 # -- load errors: exact FILE:LINE: message -------------------------------------------------

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from kvtui.lang.request_expect import parse_request_expect
 from kvtui.lang.request_parse import REQUEST_EXPECTS, REQUEST_USAGE, REQUEST_VERBS, parse_request
 from kvtui.lang.syntax import (
-    NUMBER,
     ExpectCommand,
     Token,
     block_id,
@@ -23,6 +22,7 @@ from kvtui.lang.syntax import (
     end,
     err,
     fmt_ms,
+    is_number,
     tokens,
 )
 from kvtui.sim.errors import ParseError
@@ -207,10 +207,8 @@ def _expect(text: str, args: list[Token]) -> ExpectCommand:
         if len(rest) != 1:
             where = rest[1].column if len(rest) > 1 else len(text.rstrip()) + 1
             raise ParseError(f"usage: {EXPECT_FORMS[what.text]} at column {where}", where)
-        if what.text == "clock":
-            number: float = duration(rest[0])
-        elif what.text == "eta":
-            number = _instant(rest[0])
+        if what.text in ("clock", "eta"):  # the clock starts at 0, so `expect clock 0` is valid
+            number: float = _instant(rest[0])
         else:
             number = block_id(rest[0], "count")
         return ExpectCommand(what.text, number=number, text=canonical)
@@ -257,7 +255,7 @@ def _count(tok: Token) -> tuple[str, int]:
 def _instant(tok: Token) -> float:
     """A point on the virtual clock (ms >= 0: a transfer on an instantaneous link can be due
     at 0)."""
-    if not NUMBER.match(tok.text) or not 0 <= float(tok.text) < math.inf:
+    if not is_number(tok.text) or not 0 <= float(tok.text) < math.inf:
         raise err(f"bad time '{tok.text}' (a decimal number of milliseconds >= 0)", tok)
     return float(tok.text)
 

@@ -29,7 +29,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from kvtui.sim.errors import ParseError
+from kvtui.sim.errors import ParseError, escaped
 from kvtui.workload.actions import (
     TRACE_TOKENS_PER_ID,
     DrainCommand,
@@ -92,6 +92,8 @@ def _scan(text: str) -> list[_Tok]:
 
 
 def _err(message: str, tok: _Tok) -> ParseError:
+    safe = escaped(tok.text)  # control characters escaped; KvError shortens the message
+    message = message if safe == tok.text else message.replace(tok.text, safe)
     return ParseError(f"{message} at column {tok.column}", tok.column)
 
 
@@ -111,8 +113,8 @@ def _name(tok: _Tok, what: str = "request name") -> str:
 
 
 def _int(tok: _Tok, what: str, low: int, high: int, hint: str) -> int:
-    if not _DIGITS.match(tok.text):
-        raise _err(f"bad {what} '{tok.text}' ({hint})", tok)
+    if not _DIGITS.match(tok.text) or len(tok.text.lstrip("0")) > len(str(high)):
+        raise _err(f"bad {what} '{tok.text}' ({hint})", tok)  # checked before int(): 4,301 digits raise
     value = int(tok.text)
     if not low <= value <= high:
         raise _err(f"bad {what} '{tok.text}' ({hint})", tok)

@@ -16,7 +16,8 @@ import yaml
 
 from kvtui.lang.commands import Command, ExpectCommand, parse
 from kvtui.sim.config import Config, ConfigError, config_from_mapping
-from kvtui.sim.errors import ParseError, ScriptError
+from kvtui.lang.bounded_yaml import AliasBudgetError, BoundedLoader
+from kvtui.sim.errors import ParseError, ScriptError, brief
 
 TOP_KEYS = ("name", "description", "config", "steps")
 
@@ -67,19 +68,24 @@ def load_script(path: str | Path) -> Script:
     label = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScriptError(label, 0, f"cannot read script: {exc}") from None
+    except OSError as exc:
+        raise ScriptError(label, 0, f"cannot read script: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScriptError(label, 0, f"cannot read script: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     return load_script_text(text, label, default_name=Path(path).stem)
 
 
 def load_script_text(text: str, label: str, default_name: str = "script") -> Script:
     try:
-        loader = yaml.SafeLoader(text)  # the reader already rejects control characters
+        loader = BoundedLoader(text)  # the reader already rejects control characters
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
         raise ScriptError(label, line, f"YAML syntax error: {str(exc).splitlines()[0]}") from None
     try:
         root = loader.get_single_node()
+    except AliasBudgetError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else 1
+        raise ScriptError(label, line, str(exc.problem)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -96,7 +102,7 @@ def load_script_text(text: str, label: str, default_name: str = "script") -> Scr
 
 
 class _Builder:
-    def __init__(self, label: str, loader: yaml.SafeLoader) -> None:
+    def __init__(self, label: str, loader: BoundedLoader) -> None:
         self.label = label
         self.loader = loader
 
@@ -109,11 +115,13 @@ class _Builder:
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise self.fail(node, f"bad value: {problem}") from None
+            mark = getattr(exc, "problem_mark", None)  # the offending scalar inside `node`
+            line = mark.line + 1 if mark is not None else node.start_mark.line + 1
+            raise ScriptError(self.label, line, f"bad value: {problem}") from None
         except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
             # SafeConstructor lets these escape for explicit tags: `!!int abc`, `!!timestamp x`
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise self.fail(node, f"bad {tag} value {node.value!r}") from None
+            raise self.fail(node, f"bad {tag} value {brief(node.value)}") from None
         except RecursionError:
             raise self.fail(node, "value nested too deeply") from None
 
@@ -124,9 +132,9 @@ class _Builder:
         for key_node, value_node in node.value:
             key = self.value(key_node)
             if not isinstance(key, str):
-                raise self.fail(key_node, f"{what} keys must be strings, got {key!r}")
+                raise self.fail(key_node, f"{what} keys must be strings, got {brief(key)}")
             if key in out:
-                raise self.fail(key_node, f"duplicate key {key!r} in {what}")
+                raise self.fail(key_node, f"duplicate key {brief(key)} in {what}")
             out[key] = (key_node, value_node)
         return out
 
@@ -136,7 +144,7 @@ class _Builder:
         top = self.mapping(root, "the script")
         for key, (key_node, _) in top.items():
             if key not in TOP_KEYS:
-                raise self.fail(key_node, f"unknown key {key!r} (expected {', '.join(TOP_KEYS)})")
+                raise self.fail(key_node, f"unknown key {brief(key)} (expected {', '.join(TOP_KEYS)})")
         name = self.text(top.get("name"), "name", default_name)
         description = self.text(top.get("description"), "description", "")
         if "config" not in top:
@@ -184,7 +192,7 @@ class _Builder:
                 continue
             value = self.value(item)
             if not isinstance(value, str):
-                raise self.fail(item, f"a step must be a command string or 'note: TEXT', got {value!r}")
+                raise self.fail(item, f"a step must be a command string or 'note: TEXT', got {brief(value)}")
             step = make_step(value, line)
             if isinstance(step.command, ExpectCommand):
                 owner.checks.append(Check(line, value, step.command))

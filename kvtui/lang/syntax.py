@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from kvtui.sim.errors import ParseError
+from kvtui.sim.errors import ParseError, escaped
 
 MAX_ID = 2**64 - 1
+MAX_ID_DIGITS = len(str(MAX_ID))
+MAX_NUMBER_CHARS = 400  # longer literals are refused before float() (fmt_ms of any finite float is shorter)
 NUMBER = re.compile(r"(\d+(\.\d*)?|\.\d+)\Z", re.ASCII)
 
 
@@ -46,12 +48,20 @@ def tokens(text: str) -> list[Token]:
 
 
 def err(message: str, tok: Token) -> ParseError:
-    return ParseError(f"{message} at column {tok.column}", tok.column)
+    return ParseError(f"{quoted(message, tok.text)} at column {tok.column}", tok.column)
+
+
+def quoted(message: str, token: str) -> str:
+    """`message` with the offending token shortened and its control characters escaped."""
+    safe = escaped(token)  # the message as a whole is shortened by KvError
+    return message if safe == token else message.replace(token, safe)
 
 
 def block_id(tok: Token, what: str = "block id") -> int:
     if not tok.text.isdigit() or not tok.text.isascii():
         raise err(f"bad {what} '{tok.text}' (a non-negative decimal integer)", tok)
+    if len(tok.text.lstrip("0")) > MAX_ID_DIGITS:  # before int(): 4,301 digits would raise
+        raise err(f"{what} '{tok.text}' does not fit in 64 bits", tok)
     value = int(tok.text)
     if value > MAX_ID:
         raise err(f"{what} '{tok.text}' does not fit in 64 bits", tok)
@@ -59,9 +69,14 @@ def block_id(tok: Token, what: str = "block id") -> int:
 
 
 def duration(tok: Token) -> float:
-    if not NUMBER.match(tok.text) or not 0 < float(tok.text) < math.inf:
+    if not is_number(tok.text) or not 0 < float(tok.text) < math.inf:
         raise err(f"bad duration '{tok.text}' (a decimal number of milliseconds > 0)", tok)
     return float(tok.text)
+
+
+def is_number(text: str) -> bool:
+    """A plain decimal number short enough to convert without surprises."""
+    return len(text) <= MAX_NUMBER_CHARS and NUMBER.match(text) is not None
 
 
 def end(text: str) -> int:

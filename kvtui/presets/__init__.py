@@ -40,6 +40,11 @@ def describe(name: str) -> str:
 def resolve(target: str) -> Path | None:
     """A script path if `target` is a file, else the preset of that name, else None."""
     path = Path(target)
-    if is_file(path):
+    try:
+        if path.is_file():
+            return path
+    except OSError:  # e.g. a folder without search permission: the loader names the error
         return path
+    except ValueError:  # a NUL in the name: no file, maybe no preset either
+        pass
     return preset_path(target)

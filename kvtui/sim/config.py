@@ -8,10 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kvtui.sim.errors import brief
 from kvtui.sim.eviction import BACKENDS
 
 MAX_CAPACITY = 1_000_000
 MAX_DP_RANK = 2**32 - 1
+MAX_BLOCK_BYTES = 2**50  # 1 PiB: byte counts stay exact as floats and transfer times finite
+MAX_BLOCK_MS = 1e12  # longest transfer of one block (~32 years), so clock values stay finite
 
 
 class ConfigError(ValueError):
@@ -119,7 +122,7 @@ def _float(key: str, value: Any) -> float:
 
 
 def _show(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {brief(value)}"  # bounded: never the repr of a huge value
 
 
 def check_block_size(value: Any) -> int:
@@ -131,7 +134,7 @@ def check_block_size(value: Any) -> int:
 
 def check_eviction(value: Any) -> str:
     if value not in BACKENDS:
-        raise ConfigError("eviction", f"eviction must be one of {', '.join(BACKENDS)}, got {value!r}")
+        raise ConfigError("eviction", f"eviction must be one of {', '.join(BACKENDS)}, got {brief(value)}")
     return str(value)
 
 
@@ -143,7 +146,7 @@ def config_from_mapping(data: dict[str, Any]) -> Config:
     """Build a Config from a parsed YAML mapping; raise ConfigError naming the bad key."""
     for key in data:
         if key not in CONFIG_KEYS:
-            raise ConfigError(key, f"unknown config key {key!r} (expected {', '.join(CONFIG_KEYS)})")
+            raise ConfigError(key, f"unknown config key {brief(key)} (expected {', '.join(CONFIG_KEYS)})")
     if "capacity" not in data:
         raise ConfigError("", "config.capacity is required")
     offload = data.get("offload")
@@ -205,14 +208,30 @@ def offload_from_mapping(data: Any) -> OffloadConfig:
     for key in data:
         if key not in OFFLOAD_KEYS:
             raise ConfigError(
-                f"offload.{key}", f"unknown offload key {key!r} (expected {', '.join(OFFLOAD_KEYS)})"
+                f"offload.{key}", f"unknown offload key {brief(key)} (expected {', '.join(OFFLOAD_KEYS)})"
             )
     if "g2_blocks" not in data:
         raise ConfigError("offload", "offload.g2_blocks is required")
+    size = _int("offload.block_size_bytes", data.get("block_size_bytes", 1_000_000), 1, MAX_BLOCK_BYTES)
     return OffloadConfig(
         g2_blocks=_int("offload.g2_blocks", data["g2_blocks"], 1, MAX_CAPACITY),
-        block_size_bytes=_int("offload.block_size_bytes", data.get("block_size_bytes", 1_000_000), 1),
-        g1_to_g2_gbps=_float("offload.g1_to_g2_gbps", data.get("g1_to_g2_gbps", 14.0)),
-        g2_to_g1_gbps=_float("offload.g2_to_g1_gbps", data.get("g2_to_g1_gbps", 14.0)),
+        block_size_bytes=size,
+        g1_to_g2_gbps=_gbps("offload.g1_to_g2_gbps", data.get("g1_to_g2_gbps", 14.0), size),
+        g2_to_g1_gbps=_gbps("offload.g2_to_g1_gbps", data.get("g2_to_g1_gbps", 14.0), size),
         batch_size=_int("offload.batch_size", data.get("batch_size", 32), 1),
     )
+
+
+def _gbps(key: str, value: Any, block_bytes: int) -> float:
+    """A link speed (<= 0: instantaneous) at which one block moves in at most MAX_BLOCK_MS.
+
+    A positive speed so small that a transfer would take forever (`5e-324`) puts infinite
+    times on the clock; it is refused here rather than failing at the first `tick next`.
+    """
+    gbps = _float(key, value)
+    if gbps > 0 and block_bytes / (gbps * 1e6) > MAX_BLOCK_MS:
+        raise ConfigError(
+            key, f"{key} {gbps:g} is too slow: one block of {block_bytes:,} bytes would take more "
+            f"than {MAX_BLOCK_MS:.0e} ms (use 0 for instantaneous)"
+        )
+    return gbps

@@ -6,6 +6,8 @@ problem, so the CLI and the TUI can show it as-is.
 
 from __future__ import annotations
 
+import reprlib
+
 MAX_WORD = 60  # characters of one quoted token in a message; longer ones are cut in the middle
 MAX_MESSAGE = 400  # characters of a whole message
 
@@ -81,7 +83,43 @@ class ScriptError(KvError):
 
     def __init__(self, path: str, line: int, message: str, step: int | None = None) -> None:
         self.message = bounded(message)
-        Exception.__init__(self, f"{path}:{line}: {self.message}")  # the path is never cut
+        # the path is never cut, only escaped; line 0: the file as a whole (unreadable)
+        where = f"{escaped(path)}:{line}" if line > 0 else escaped(path)
+        Exception.__init__(self, f"{where}: {self.message}")
         self.path = path
         self.line = line
         self.step = step
+
+
+def escaped(text: str) -> str:
+    """`text` with control and other unprintable characters escaped (``\\x1b``): user input
+    quoted in a message never sends an escape sequence to the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def shown(text: str, limit: int = MAX_WORD) -> str:
+    """`text` escaped and cut in the middle to at most `limit` characters."""
+    return shorten(escaped(text), limit)
+
+
+def brief(value: object, limit: int = 60) -> str:
+    """A bounded repr of any parsed value for an error message (reprlib: a few items, a few
+    levels). Never ``repr()`` of the whole value: a YAML alias bomb shares one list a billion
+    times and its repr never ends; an integer of more than 4,300 digits cannot be converted."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * limit:
+        return f"an integer of {value.bit_length():,} bits"
+    return shown(_REPR.repr(value), limit)
+
+
+def _bounded_repr() -> reprlib.Repr:
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxtuple, short.maxdict = 3, 6, 6, 4
+    short.maxset = short.maxfrozenset = short.maxdeque = short.maxarray = 6
+    short.maxstring = short.maxother = 60
+    short.maxlong = 40
+    return short
+
+
+_REPR = _bounded_repr()

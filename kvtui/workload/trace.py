@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kvtui.sim.config import OffloadConfig
-from kvtui.sim.errors import KvError, ScriptError
+from kvtui.sim.errors import KvError, ScriptError, brief, shown
 from kvtui.sim.events import DEVICE, HOST_PINNED
 from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.sim.moves import Deref, Use
@@ -40,6 +40,7 @@ from kvtui.workload.requests import visit
 
 MAX_ID = 2**64 - 1
 DEFAULT_BLOCK_SIZE = 512
+MAX_DEPTH = 64  # JSON nesting of one trace line (a request needs 2)
 _KEYS = ("timestamp", "input_length", "output_length", "hash_ids")
 _MAX_WAITS = 10_000  # ticks waited for one request's transfers (a guard, never reached in practice)
 
@@ -57,10 +58,12 @@ def load_trace(path: str | Path, limit: int | None = None) -> list[TraceRequest]
     """Read a trace file; raise ScriptError(FILE:LINE: message) on a bad line."""
     label = str(path)
     try:
-        with Path(path).open(encoding="utf-8") as lines:
+        with Path(path).open(encoding="utf-8-sig") as lines:  # a BOM is allowed, as in scripts
             return parse_trace(lines, label, limit)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScriptError(label, 0, f"cannot read trace: {exc}") from None
+    except OSError as exc:
+        raise ScriptError(label, 0, f"cannot read trace: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScriptError(label, 0, f"cannot read trace: not UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
 def parse_trace(lines: Iterable[str], label: str = "trace", limit: int | None = None) -> list[TraceRequest]:
@@ -79,10 +82,12 @@ def _record(text: str, label: str, line: int) -> TraceRequest:
     def fail(message: str) -> ScriptError:
         return ScriptError(label, line, message)
 
+    if too_deep(text):
+        raise fail(f"not a trace line: JSON nested more than {MAX_DEPTH} levels deep")
     try:
         data = json.loads(text)
-    except ValueError as exc:
-        raise fail(f"not JSON: {exc}") from None
+    except ValueError as exc:  # also an integer literal of more than 4,300 digits
+        raise fail(f"not JSON: {shown(str(exc), 200)}") from None
     if not isinstance(data, dict):
         raise fail("a trace line must be a JSON object")
     for key in _KEYS:
@@ -90,24 +95,51 @@ def _record(text: str, label: str, line: int) -> TraceRequest:
             raise fail(f"missing key '{key}'")
     stamp = data["timestamp"]
     if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not 0 <= stamp < float("inf"):
-        raise fail(f"timestamp must be a number >= 0, got {stamp!r}")
+        raise fail(f"timestamp must be a number >= 0, got {brief(stamp)}")
     lengths = []
     for key in ("input_length", "output_length"):
         value = data[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise fail(f"{key} must be an integer >= 0, got {value!r}")
+            raise fail(f"{key} must be an integer >= 0, got {brief(value)}")
         lengths.append(value)
     ids = data["hash_ids"]
     if not isinstance(ids, list):
-        raise fail(f"hash_ids must be a list of block ids, got {ids!r}")
+        raise fail(f"hash_ids must be a list of block ids, got {brief(ids)}")
     seen: set[int] = set()
     for block in ids:
         if isinstance(block, bool) or not isinstance(block, int) or not 0 <= block <= MAX_ID:
-            raise fail(f"hash_ids: {block!r} is not an integer in 0..2^64-1")
+            raise fail(f"hash_ids: {brief(block)} is not an integer in 0..2^64-1")
         if block in seen:
             raise fail(f"hash_ids: block {block} appears twice")
         seen.add(block)
     return TraceRequest(float(stamp), lengths[0], lengths[1], tuple(ids), line)
+
+
+def too_deep(text: str, limit: int | None = None) -> bool:
+    """True when JSON ``text`` nests arrays/objects deeper than ``limit`` (json.loads would
+    recurse once per level and die of a RecursionError on a 100k-deep line)."""
+    limit = MAX_DEPTH if limit is None else limit
+    if text.count("[") + text.count("{") <= limit:  # the common case: nothing to scan
+        return False
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
 
 
 def distinct_blocks(records: Iterable[TraceRequest]) -> int:
