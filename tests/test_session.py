@@ -26,7 +26,7 @@ from kvtui.lang.commands import parse
 from kvtui.lang.script import Script, Step, load_script, make_step
 from kvtui.session import session as session_module
 from kvtui.session.journal import Journal, latest_journal, new_journal_path, state_dir
-from kvtui.session.resume import resume
+from kvtui.session.resume import resume, resume_with_notices
 from kvtui.session.session import Session, StepError, execute, sandbox
 from kvtui.sim.config import Config, OffloadConfig
 from kvtui.sim.errors import KvError
@@ -617,19 +617,25 @@ def test_sandbox_journal_resume(tmp_path: Path) -> None:
 def test_resume_rejects_bad_journals(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text("not json\n")
-    with pytest.raises(KvError, match="cannot read journal"):
+    with pytest.raises(KvError, match=r"bad\.jsonl:1: not a kvtui journal"):
         resume(bad)
     bad.write_text('{"hello": 1}\n')
     with pytest.raises(KvError, match=r"bad\.jsonl:1: not a kvtui journal"):
         resume(bad)
     with pytest.raises(KvError, match="cannot read journal"):
         resume(tmp_path / "missing.jsonl")
+
+
+def test_resume_stops_at_an_entry_that_no_longer_applies_and_keeps_the_rest(tmp_path: Path) -> None:
     session = Session(make_script(["use 1"]), Journal(tmp_path / "ok.jsonl"))
     session.insert("use 2")
     with (tmp_path / "ok.jsonl").open("a") as out:
         out.write(json.dumps({"at": 0, "command": "deref 42"}) + "\n")
-    with pytest.raises(KvError, match=r"ok\.jsonl:3: cannot replay journal entry: deref 42"):
-        resume(tmp_path / "ok.jsonl")
+        out.write(json.dumps({"at": 1, "command": "use 3"}) + "\n")
+    resumed = resume_with_notices(tmp_path / "ok.jsonl")
+    assert resumed.notices[0].startswith(f"{tmp_path / 'ok.jsonl'}:3: cannot replay journal entry: deref 42")
+    assert [s.text for s in resumed.session.steps] == ["use 2", "use 1"]  # line 2 kept, 4 not replayed
+    assert resumed.session.cursor == 1
 
 
 def test_state_dir_and_latest_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -225,7 +225,11 @@ class Session:
             result = execute(self.world, step.command)
         except KvError as exc:
             raise StepError(self.label, self.cursor + 1, None, str(exc)) from None
-        self._journal(step.text)
+        try:
+            self._journal(step.text)
+        except KvError as exc:  # not journaled, so it does not count: undo it
+            self._rebuild()
+            raise StepError(self.label, self.cursor + 1, None, f"{exc}; the command was undone") from None
         self.steps.insert(self.cursor, step)
         del self.results[self.cursor :]
         self.failures = {n: e for n, e in self.failures.items() if n <= self.cursor}
@@ -241,6 +245,16 @@ class Session:
     def _journal(self, text: str) -> None:
         if self.journal is not None:
             self.journal.append(self.cursor, text, lambda: header_of(self.as_script()))
+
+    def _rebuild(self) -> None:
+        """Recompute the World at the cursor from the nearest checkpoint (a rollback path: the
+        steps up to the cursor are unchanged, so replaying them gives the state back)."""
+        target = self.cursor
+        base = max(c for c in self.checkpoints if c <= target)
+        self.world = self.checkpoints[base].clone()
+        self.cursor = base
+        while self.cursor < target:
+            self.forward(check_expects=False)
 
     def _run_checks(self, step: Step, number: int, failed: Callable[[StepError], None] | None = None) -> None:
         for item in step.checks:
