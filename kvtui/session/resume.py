@@ -45,6 +45,7 @@ def resume_with_notices(path: Path) -> Resumed:
                 cursor = at
                 kept.append(json.dumps({"cursor": at}))
                 continue
+            where = session.cursor
             try:
                 if at > session.total:
                     raise KvError(f"step {at} is past the session's last step {session.total}")
@@ -52,6 +53,8 @@ def resume_with_notices(path: Path) -> Resumed:
                 session.insert(command)
             except KvError as exc:
                 stop = f"{label}:{number}: cannot replay journal entry: {exc}"
+                with contextlib.suppress(KvError):
+                    session.jump(where)  # where the last good line left the user
                 break
             kept.append(json.dumps({"at": at, "command": command}))
             cursor = None
