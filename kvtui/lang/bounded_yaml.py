@@ -47,7 +47,7 @@ class BoundedLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             target = self.anchors.get(event.anchor)
             if target is not None:
                 self._charge(target, event)
@@ -72,7 +72,7 @@ class BoundedLoader(yaml.SafeLoader):
         if event.anchor in self._open:
             raise AliasBudgetError(
                 None, None, f"alias *{event.anchor} is used inside its own anchor (a value "
-                "cannot contain itself)", event.start_mark
+                "cannot contain itself)", event.start_mark,  # type: ignore[arg-type]
             )
         self.alias_count += 1
         self.alias_weight += self._weight(target)
@@ -80,7 +80,7 @@ class BoundedLoader(yaml.SafeLoader):
             raise AliasBudgetError(
                 None, None, f"YAML aliases expand the file too much (more than {MAX_ALIASES:,} "
                 f"aliases or {MAX_ALIAS_WEIGHT:,} repeated nodes and characters); write the "
-                "values out", event.start_mark
+                "values out", event.start_mark,  # type: ignore[arg-type]
             )
 
     def _weight(self, node: yaml.Node) -> int:

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
+from kvtui.lang.bounded_yaml import AliasBudgetError, BoundedLoader
 from kvtui.lang.commands import Command, ExpectCommand, parse
 from kvtui.sim.config import Config, ConfigError, config_from_mapping
-from kvtui.lang.bounded_yaml import AliasBudgetError, BoundedLoader
 from kvtui.sim.errors import ParseError, ScriptError, brief
 
 TOP_KEYS = ("name", "description", "config", "steps")
@@ -71,7 +71,8 @@ def load_script(path: str | Path) -> Script:
     except OSError as exc:
         raise ScriptError(label, 0, f"cannot read script: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise ScriptError(label, 0, f"cannot read script: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        reason = f"not UTF-8 ({exc.reason} at byte {exc.start})"
+        raise ScriptError(label, 0, f"cannot read script: {reason}") from None
     return load_script_text(text, label, default_name=Path(path).stem)
 
 

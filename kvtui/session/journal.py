@@ -13,9 +13,9 @@ import os
 import re
 import stat
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Any
 
 from kvtui.lang.script import Script, dump_script, load_script_text
@@ -185,7 +185,9 @@ def _header_script(path: Path, text: str) -> Script:
         head = _json(text)
     except ValueError as exc:
         raise KvError(f"{label}:1: not a kvtui journal ({exc})") from None
-    if not isinstance(head, dict) or head.get("kvtui_journal") != FORMAT or not isinstance(head.get("script"), str):
+    if not isinstance(head, dict) or head.get("kvtui_journal") != FORMAT:
+        raise KvError(f"{label}:1: not a kvtui journal")
+    if not isinstance(head.get("script"), str):
         raise KvError(f"{label}:1: not a kvtui journal")
     name = head.get("label")
     script = load_script_text(head["script"], name if isinstance(name, str) else str(path))

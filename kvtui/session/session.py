@@ -25,7 +25,7 @@ from kvtui.lang.commands import (
 )
 from kvtui.lang.expect import ExpectFailure, check
 from kvtui.lang.script import Check, Script, Step, make_step
-from kvtui.session.journal import Journal, header_of
+from kvtui.session.journal import Journal, header_line, header_of, new_journal_path
 from kvtui.session.label_resolve import resolve_labels
 from kvtui.sim.config import Config
 from kvtui.sim.errors import CommandError, KvError, ParseError, bounded
@@ -246,6 +246,16 @@ class Session:
         if self.journal is not None:
             self.journal.append(self.cursor, text, lambda: header_of(self.as_script()))
 
+    def recover(self) -> None:
+        """Make the World consistent again after an unexpected exception (a bug) interrupted a
+        step half-way: rebuild the cursor's state from a checkpoint, or fall back to it."""
+        try:
+            self._rebuild()
+        except Exception:  # noqa: BLE001 - the replay hit the same bug: stay on the checkpoint
+            base = max(c for c in self.checkpoints if c <= self.cursor)
+            self.world = self.checkpoints[base].clone()
+            self.cursor = base
+
     def _rebuild(self) -> None:
         """Recompute the World at the cursor from the nearest checkpoint (a rollback path: the
         steps up to the cursor are unchanged, so replaying them gives the state back)."""
@@ -294,6 +304,22 @@ class Session:
             self.interval *= 2
             for stale in [c for c in self.checkpoints if c % self.interval]:
                 del self.checkpoints[stale]
+
+
+def restart_with(old: Session, eviction: str) -> Session:
+    """The same steps replayed to the same cursor under another eviction backend.
+
+    The journal header records the config, so the new session gets a journal of its own,
+    started at once (beside the old one) with the new config and every step so far; resuming
+    it replays under the new backend."""
+    script = Script(old.label, old.name, old.description, old.config, list(old.steps), old.intro)
+    new = Session.from_script(script, eviction=eviction)
+    new.jump(old.cursor)
+    if old.journal is not None:
+        journal = Journal(new_journal_path(old.name, folder=old.journal.path.parent))
+        journal.start(header_line(header_of(new.as_script())))  # JournalError: the caller shows it
+        new.journal = journal
+    return new
 
 
 def _own(step: Step) -> Step:

@@ -23,9 +23,10 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from kvtui.lang.script import Script, dump_script, load_script
 from kvtui.session.journal import Journal, new_journal_path
-from kvtui.session.session import Session
+from kvtui.session.session import Session, restart_with
 from kvtui.sim.errors import KvError
 from kvtui.sim.eviction import BACKENDS
+from kvtui.tui import crash_log
 from kvtui.tui.completion import completion_words
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import Snapshot, build_snapshot
@@ -73,16 +74,34 @@ class EngineRunner:
             job = self.jobs.get()
             if job is None:
                 return
-            op, typed = job
-            error: str | None = None
             try:
-                op(self.app.session)
-            except KvError as exc:
-                error = str(exc)
-            snap = build_snapshot(self.app.session, self.app.snapshot)
-            self.app.call_from_thread(self.app.apply_snapshot, snap, error, typed)
-            if self.jobs.empty():
-                self.idle.set()
+                snap, error, typed = run_job(self.app, *job)
+                self.app.call_from_thread(self.app.deliver, snap, error, typed)
+            except Exception as exc:  # noqa: BLE001 - the app is gone (or going): nothing to show
+                crash_log.report(exc, "delivering a snapshot")
+            finally:
+                if self.jobs.empty():
+                    self.idle.set()
+
+
+def run_job(app: KvtuiApp, op: Op, typed: bool) -> tuple[Snapshot | None, str | None, bool]:
+    """Apply one engine operation and build the snapshot to show; never raises.
+
+    kvtui's own errors are messages; anything else is a bug: logged, shown, and the session
+    rebuilt at its cursor so what is shown stays consistent with what is journaled.
+    """
+    error: str | None = None
+    try:
+        op(app.session)
+    except KvError as exc:
+        error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        error = crash_log.report(exc, "applying a command")
+        app.session.recover()
+    try:
+        return build_snapshot(app.session, app.snapshot), error, typed
+    except Exception as exc:  # noqa: BLE001
+        return None, crash_log.report(exc, "building the view"), typed
 
 
 class KvtuiApp(App[None]):
@@ -114,9 +133,12 @@ class KvtuiApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", id="app.quit_anywhere", priority=True, show=False),
     ]
 
-    def __init__(self, session: Session, *, journal: bool = True, threaded: bool = True) -> None:
+    def __init__(
+        self, session: Session, *, journal: bool = True, threaded: bool = True, notices: Iterable[str] = ()
+    ) -> None:
         super().__init__()
         self.session = session
+        self.notices = list(notices)  # e.g. what resuming a journal dropped, shown on start
         if journal and session.journal is None:
             session.journal = Journal(new_journal_path(session.name))
         self.snapshot: Snapshot = build_snapshot(session)
@@ -209,6 +231,8 @@ class KvtuiApp(App[None]):
         if self.threaded:
             self.runner.start()
         self.apply_snapshot(self.snapshot, None, False)
+        for notice in self.notices:
+            self.notify(notice, title="Journal", severity="warning", timeout=20, markup=False)
         self.submit(self._preflight)
 
     def _title_panels(self) -> None:
@@ -281,12 +305,25 @@ class KvtuiApp(App[None]):
         if self.threaded:
             self.runner.submit(op, typed)
             return
-        error = None
+        self.deliver(*run_job(self, op, typed))
+
+    def deliver(self, snap: Snapshot | None, error: str | None, typed: bool) -> None:
+        """Show an engine result; a failure to render is shown as an error, never raised."""
         try:
-            op(self.session)
-        except KvError as exc:
-            error = str(exc)
-        self.apply_snapshot(build_snapshot(self.session, self.snapshot), error, typed)
+            if snap is not None:
+                self.apply_snapshot(snap, error, typed)
+                return
+        except Exception as exc:  # noqa: BLE001 - keep the app alive and say what happened
+            error = crash_log.report(exc, "showing a step")
+        self.show_error(error or "", typed)
+
+    def show_error(self, error: str, typed: bool) -> None:
+        """An error as plain text (never markup: it may quote what the user typed)."""
+        if typed:
+            self.query_one(CommandLine).show_error(error)
+        elif error:
+            self.playing = False
+            self.notify(error, title="Step failed", severity="error", timeout=8, markup=False)
 
     async def settle(self) -> None:
         """Wait until every submitted engine operation has been rendered (tests, scripts)."""
@@ -327,8 +364,7 @@ class KvtuiApp(App[None]):
                 command.input.value = ""
                 command.show_ok(self._typed_feedback(snap))
         elif error is not None:
-            self.playing = False
-            self.notify(error, title="Step failed", severity="error", timeout=8)
+            self.show_error(error, False)
 
     def _typed_feedback(self, snap: Snapshot) -> str:
         text = self.last_typed
@@ -502,11 +538,7 @@ class KvtuiApp(App[None]):
         self.push_screen(PickScreen("Restart with eviction backend", choices), done)
 
     def _restart_with(self, old: Session, eviction: str) -> None:
-        script = Script(old.label, old.name, old.description, old.config, list(old.steps), old.intro)
-        new = Session.from_script(script, eviction=eviction)
-        new.journal = old.journal
-        new.jump(old.cursor)
-        self.session = new
+        self.session = restart_with(old, eviction)
 
     def load(self, session: Session) -> None:
         """Switch to another session (open preset)."""

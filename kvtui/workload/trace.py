@@ -63,7 +63,8 @@ def load_trace(path: str | Path, limit: int | None = None) -> list[TraceRequest]
     except OSError as exc:
         raise ScriptError(label, 0, f"cannot read trace: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise ScriptError(label, 0, f"cannot read trace: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        reason = f"not UTF-8 ({exc.reason} at byte {exc.start})"
+        raise ScriptError(label, 0, f"cannot read trace: {reason}") from None
 
 
 def parse_trace(lines: Iterable[str], label: str = "trace", limit: int | None = None) -> list[TraceRequest]:
