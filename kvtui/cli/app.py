@@ -6,6 +6,7 @@ so `kvtui run` stays fast.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,12 +32,13 @@ from kvtui.cli.options import (
 from kvtui.lang.script import Script, load_script
 from kvtui.presets import is_file
 from kvtui.sim.config import MAX_CAPACITY, PREEMPTION_MODES
-from kvtui.sim.errors import KvError
+from kvtui.sim.errors import KvError, escaped
 from kvtui.sim.eviction import BACKENDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from kvtui.lang.script_stream import ScriptStream
     from kvtui.session.compare import Comparison
     from kvtui.session.session import StepError
     from kvtui.session.sweep import SweepPoint
@@ -232,16 +234,43 @@ def serve(
 
 
 def _load(target: str) -> Script:
+    try:
+        return load_script(_resolve(target))
+    except KvError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+def _resolve(target: str) -> Path:
     from kvtui.presets import resolve
 
     path = resolve(target)
     if path is None:
         raise reject(f"no script file or preset named {target!r} (see `kvtui presets`)")
+    return path
+
+
+def _open_stream(target: str) -> ScriptStream:
+    from kvtui.lang.script_stream import open_stream
+
     try:
-        return load_script(path)
+        return open_stream(_resolve(target))
     except KvError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
+
+
+def _with_overrides(script: Script, eviction: str | None, capacity: int | None) -> Script:
+    """Command-line overrides beat the file (as Session.from_script does)."""
+    changes: dict[str, object] = {}
+    if eviction is not None:
+        changes["eviction"] = eviction
+    if capacity is not None:
+        changes["capacity"] = capacity
+    if not changes:
+        return script
+    config = dataclasses.replace(script.config, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(script, config=config)
 
 
 @app.command(
@@ -263,24 +292,30 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Hide the script's notes."),
 ) -> None:
     """Apply every step of a script headless and report what happened (notes beside their steps)."""
-    from kvtui.session.report import build_report, dumps
-    from kvtui.session.session import Session, StepError
+    from kvtui.session.headless import HeadlessRun
 
-    session = Session.from_script(_load(script), eviction, capacity, checkpoints=False)
-    error: StepError | None = None
+    stream = _open_stream(script)  # read one step at a time: memory does not grow with the script
+    stream.script = _with_overrides(stream.script, eviction, capacity)
+    run = HeadlessRun(stream.script)
     failures: list[StepError] = []
-    try:
-        session.run_to_end(failures.append if no_expect else None)
-    except StepError as exc:
-        error = exc
-    if json_out:
-        sys.stdout.write(dumps(build_report(session, error)) + "\n")
+    if json_out:  # results and events are spooled as the steps apply
+        from kvtui.session.report_stream import ReportSpool
+
+        spool = ReportSpool()
+        try:
+            error = run.run(stream.steps(), spool.add, failures.append if no_expect else None)
+            spool.write(sys.stdout, run, stream.script.name, error)
+        finally:
+            spool.close()
         for failure in failures:
             typer.echo(f"{failure} (not enforced: --no-expect)", err=True)
     else:
-        from kvtui.cli.text_report import print_run
+        from kvtui.cli.text_report import RunPrinter
 
-        print_run(session, notes=not quiet, failures=failures)
+        printer = RunPrinter(stream, notes=not quiet)
+        error = run.run(stream.steps(), printer.add, printer.failed if no_expect else None)
+        printer.finish(run)
+        failures = printer.failures
     if failures:
         typer.echo(f"kvtui: {len(failures)} expect line(s) failed, not enforced (--no-expect)", err=True)
     if error is not None:
@@ -298,15 +333,14 @@ def _override_hint(error: StepError, eviction: str | None, capacity: int | None)
 @app.command(**COMMAND, epilog=examples("kvtui validate my-script.yaml", "kvtui validate tour"))
 def validate(script: str = script_argument()) -> None:
     """Check a script: YAML, config, every command and every expect (it runs headless)."""
-    from kvtui.session.session import Session, StepError
+    from kvtui.session.headless import HeadlessRun
 
-    session = Session(_load(script), checkpoints=False)
-    try:
-        session.run_to_end()
-    except StepError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"{session.label}: ok ({session.total} steps)")
+    stream = _open_stream(script)  # streamed: one step in memory at a time
+    error = HeadlessRun(stream.script).run(stream.steps())
+    if error is not None:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{escaped(stream.script.path)}: ok ({stream.count} steps)")
 
 
 LONG_TRACE = 1000  # requests: from here on a progress bar is shown even when stderr is not a TTY

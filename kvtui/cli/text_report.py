@@ -7,7 +7,7 @@ keeps full integers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,9 +16,15 @@ from rich.table import Table
 from kvtui.lang.script import Step
 from kvtui.session.labels import short, short_ids, short_move
 from kvtui.session.session import Session, StepError
+from kvtui.sim.config import Config
+from kvtui.sim.errors import escaped
 from kvtui.sim.events import RouterEvent
-from kvtui.sim.manager import MoveResult
+from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.workload.scheduler.state import PassReport, PassResult
+from kvtui.workload.world import World
+
+if TYPE_CHECKING:
+    from kvtui.lang.script_stream import ScriptStream
 
 TIER = {"device": "G1", "host_pinned": "G2"}
 
@@ -39,31 +45,118 @@ def print_run(
     """The run as a table, each step's notes (unless `notes` is off) and not-enforced expect
     failures right below it, then the final pools."""
     console = console or Console(highlight=False)
-    cfg = session.config
-    g2 = f", G2 {cfg.offload.g2_blocks} blocks" if cfg.offload else ""
-    console.print(
-        f"[bold]{escape(session.name)}[/] — capacity {cfg.capacity}, {cfg.eviction}{g2}, "
-        f"block size {cfg.block_size}"
-    )
+    _print_head(session.name, session.config, console)
     failed: dict[int, list[StepError]] = {}
     for failure in failures:
         failed.setdefault(failure.step, []).append(failure)
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    for column in ("step", "command", "returned", "events"):
-        table.add_column(column, justify="right" if column in ("step", "returned") else "left")
+    table = _table()
     _add_remarks(table, session.intro, failed.get(0, []), notes)
     for number, (step, result) in enumerate(zip(session.steps, session.records, strict=False), 1):
-        events = "; ".join(describe_event(e) for e in result.events)
-        if result.expanded:
-            events = _expansion(result)
-        if isinstance(result, PassResult):
-            events = "\n".join([*map(_pass_line, result.passes[:MAX_PASS_LINES]), events]).strip()
-        if result.warnings:
-            events += "".join(f"\n[yellow]warning:[/] {escape(w)}" for w in result.warnings)
-        table.add_row(str(number), escape(step.text), str(result.returned), events or "[dim]—[/]")
+        table.add_row(*_row(number, step, result))
         _add_remarks(table, step, failed.get(number, []), notes)
     console.print(table)
     _print_pools(session, console)
+
+
+def _print_head(name: str, cfg: Config, console: Console) -> None:
+    g2 = f", G2 {cfg.offload.g2_blocks} blocks" if cfg.offload else ""
+    console.print(
+        f"[bold]{escape(escaped(name))}[/] — capacity {cfg.capacity}, {cfg.eviction}{g2}, "
+        f"block size {cfg.block_size}"
+    )
+
+
+def _table(widths: tuple[int, int] | None = None, header: bool = True) -> Table:
+    """The step table; fixed ``(step, command)`` widths keep the batches of one run aligned."""
+    table = Table(box=None, show_header=header, header_style="bold", pad_edge=False)
+    for index, column in enumerate(("step", "command", "returned", "events")):
+        width = None
+        if widths is not None and index < 2:
+            width = widths[index]
+        elif widths is not None and column == "returned":
+            width = len(column)
+        table.add_column(column, justify="right" if column in ("step", "returned") else "left", width=width)
+    return table
+
+
+def _row(number: int, step: Step, result: MoveResult) -> tuple[str, str, str, str]:
+    events = "; ".join(describe_event(e) for e in result.events)
+    if result.expanded:
+        events = _expansion(result)
+    if isinstance(result, PassResult):
+        events = "\n".join([*map(_pass_line, result.passes[:MAX_PASS_LINES]), events]).strip()
+    if result.warnings:
+        events += "".join(f"\n[yellow]warning:[/] {escape(w)}" for w in result.warnings)
+    return str(number), escape(step.text), str(result.returned), events or "[dim]—[/]"
+
+
+class RunPrinter:
+    """`kvtui run` human output as the run goes, for a HeadlessRun: rows printed in batches.
+
+    A run of up to ``BATCH`` steps prints one table, exactly as :func:`print_run` would; a
+    longer one prints a batch at a time with fixed column widths, so memory stays flat.
+    ``failed`` collects not-enforced expect failures (--no-expect) shown under their step.
+    """
+
+    BATCH = 2_000
+
+    def __init__(
+        self, stream: ScriptStream, notes: bool = True, console: Console | None = None
+    ) -> None:
+        self.console = console or Console(highlight=False)
+        self.notes = notes
+        self.intro: Step | None = stream.script.intro
+        self.table = _table()
+        self.rows = 0
+        self.failures: list[StepError] = []
+        self.pending: list[StepError] = []
+        count, widest = stream.count, stream.widest
+        self.widths = None if count <= self.BATCH else (max(4, len(str(count))), max(7, min(widest, 48)))
+        self.printed = False
+        _print_head(stream.script.name, stream.script.config, self.console)
+
+    def failed(self, error: StepError) -> None:
+        self.failures.append(error)
+        self.pending.append(error)
+
+    def add(self, number: int, step: Step, result: MoveResult) -> None:
+        self._intro()
+        self.table.add_row(*_row(number, step, result))
+        self._remarks(step)
+        self.rows += 1
+        if self.rows >= self.BATCH and self.widths is not None:
+            self.flush()
+
+    def _intro(self) -> None:
+        if self.intro is not None:
+            self._remarks(self.intro)
+            self.intro = None
+
+    def _remarks(self, step: Step) -> None:
+        _add_remarks(self.table, step, self.pending, self.notes)
+        self.pending = []
+
+    def flush(self) -> None:
+        self.console.print(self.table)
+        self.table = _table(self.widths, header=False)
+        self.rows = 0
+        self.printed = True
+
+    def finish(self, run: RunState) -> None:
+        self._intro()
+        if self.rows or not self.printed:
+            self.console.print(self.table)
+        _print_pools(run, self.console)
+
+
+class RunState(Protocol):
+    """What the pools summary reads: a Session or a HeadlessRun."""
+
+    @property
+    def manager(self) -> KvManager: ...
+
+    @property
+    def world(self) -> World: ...
 
 
 def _add_remarks(table: Table, step: Step, failures: list[StepError], notes: bool) -> None:
@@ -75,7 +168,7 @@ def _add_remarks(table: Table, step: Step, failures: list[StepError], notes: boo
         table.add_row("", "", "", f"[yellow]expect failed (not enforced):[/] {line}{escape(failure.message)}")
 
 
-def _print_pools(session: Session, console: Console) -> None:
+def _print_pools(session: RunState, console: Console) -> None:
     mgr = session.manager
     quarantined = sum(1 for kind in mgr.pool.held.values() if kind == "quarantined")
     console.print(
@@ -91,7 +184,7 @@ def _print_pools(session: Session, console: Console) -> None:
     _print_requests(session, console)
 
 
-def _print_g2(session: Session, console: Console) -> None:
+def _print_g2(session: RunState, console: Console) -> None:
     """G2 residents in eviction order, pinned blocks and transfers still in flight."""
     view = session.manager.g2_view()
     if view is None:
@@ -139,7 +232,7 @@ def _expansion(result: MoveResult) -> str:
     return "\n".join(lines)
 
 
-def _print_requests(session: Session, console: Console) -> None:
+def _print_requests(session: RunState, console: Console) -> None:
     table = session.world.requests
     if not len(table):
         return

@@ -19,9 +19,14 @@ import re
 from typing import Any
 
 import yaml
-from yaml.composer import ComposerError
-from yaml.constructor import ConstructorError
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.cyaml import CParser
 from yaml.events import AliasEvent
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 MAX_ALIASES = 1_000
 MAX_ALIAS_WEIGHT = 100_000  # nodes + scalar characters repeated by aliases, summed
@@ -35,11 +40,11 @@ class AliasBudgetError(ComposerError):
     """Aliases that would expand the document beyond the budget (or into itself)."""
 
 
-class BoundedLoader(yaml.SafeLoader):
-    """SafeLoader with an alias budget, a cap on integer literals and no YAML 1.1 surprises."""
+class BoundedComposer(Composer):
+    """Composer with an alias budget (mixed into a loader before its parser)."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
         self.alias_count = 0
         self.alias_weight = 0
         self._weights: dict[int, int] = {}
@@ -99,6 +104,9 @@ class BoundedLoader(yaml.SafeLoader):
         self._weights[id(node)] = weight
         return weight
 
+class BoundedConstructor(SafeConstructor):
+    """SafeConstructor with capped integer literals and no YAML 1.1 octal/base-60 readings."""
+
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         text = str(node.value)
         if len(text) > MAX_INT_CHARS:
@@ -127,5 +135,28 @@ def _refuse_yaml_1_1(text: str, node: yaml.ScalarNode, what: str) -> None:
         )
 
 
-BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
-BoundedLoader.add_constructor("tag:yaml.org,2002:float", BoundedLoader.construct_yaml_float)
+BoundedConstructor.add_constructor("tag:yaml.org,2002:int", BoundedConstructor.construct_yaml_int)
+BoundedConstructor.add_constructor("tag:yaml.org,2002:float", BoundedConstructor.construct_yaml_float)
+
+
+class BoundedLoader(Reader, Scanner, Parser, BoundedComposer, BoundedConstructor, Resolver):
+    """The pure-Python SafeLoader with the limits above (its error messages are the reference)."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)  # type: ignore[no-untyped-call]
+        Scanner.__init__(self)  # type: ignore[no-untyped-call]
+        Parser.__init__(self)  # type: ignore[no-untyped-call]
+        BoundedComposer.__init__(self)
+        BoundedConstructor.__init__(self)  # type: ignore[no-untyped-call]
+        Resolver.__init__(self)  # type: ignore[no-untyped-call]
+
+
+class FastBoundedLoader(BoundedComposer, CParser, BoundedConstructor, Resolver):  # type: ignore[misc]
+    """The same limits over libyaml's event parser: the Python composer keeps the alias budget
+    (and lets a caller compose one item at a time). Used to stream long scripts."""
+
+    def __init__(self, stream: str) -> None:
+        CParser.__init__(self, stream)
+        BoundedComposer.__init__(self)
+        BoundedConstructor.__init__(self)  # type: ignore[no-untyped-call]
+        Resolver.__init__(self)  # type: ignore[no-untyped-call]

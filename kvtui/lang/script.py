@@ -65,15 +65,19 @@ def make_step(text: str, line: int | None, typed: bool = False) -> Step:
 
 def load_script(path: str | Path) -> Script:
     """Load a script file, or raise ScriptError(FILE:LINE: message)."""
+    return load_script_text(read_script_text(path), str(path), default_name=Path(path).stem)
+
+
+def read_script_text(path: str | Path) -> str:
+    """A script file's text, or ScriptError(FILE: cannot read script: why)."""
     label = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ScriptError(label, 0, f"cannot read script: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         reason = f"not UTF-8 ({exc.reason} at byte {exc.start})"
         raise ScriptError(label, 0, f"cannot read script: {reason}") from None
-    return load_script_text(text, label, default_name=Path(path).stem)
 
 
 def load_script_text(text: str, label: str, default_name: str = "script") -> Script:

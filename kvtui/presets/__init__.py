@@ -43,8 +43,8 @@ def resolve(target: str) -> Path | None:
     try:
         if path.is_file():
             return path
-    except OSError:  # e.g. a folder without search permission: the loader names the error
+    except PermissionError:  # a folder without search permission: the loader names the error
         return path
-    except ValueError:  # a NUL in the name: no file, maybe no preset either
+    except (OSError, ValueError):  # a name too long, or with a NUL: no file of that name
         pass
     return preset_path(target)

@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kvtui.lang.script import Step
 from kvtui.session.session import Session, StepError
+from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.workload.scheduler.report import pass_json, scheduler_json
 from kvtui.workload.scheduler.state import PassResult
+from kvtui.workload.world import World
 
 
 def g1_summary(session: Session) -> dict[str, Any]:
-    mgr = session.manager
+    return g1_json(session.manager)
+
+
+def g1_json(mgr: KvManager) -> dict[str, Any]:
     return {
         "capacity": mgr.capacity,
         "reset": mgr.num_reset,
@@ -29,13 +35,8 @@ def build_report(session: Session, error: StepError | None = None) -> dict[str, 
     results = []
     events = []
     for number, (step, result) in enumerate(zip(session.steps, session.records, strict=False), 1):
-        entry: dict[str, Any] = {"step": number, "command": step.text, "returned": result.returned}
-        if result.warnings:
-            entry["warnings"] = list(result.warnings)
-        if isinstance(result, PassResult):  # scheduler mode only
-            entry["passes"] = [pass_json(report) for report in result.passes]
-        results.append(entry)
-        events += [{"step": number, **event.to_json()} for event in result.events]
+        results.append(result_entry(number, step, result))
+        events += event_entries(number, result)
     mgr = session.manager
     report: dict[str, Any] = {
         "name": session.name,
@@ -47,11 +48,31 @@ def build_report(session: Session, error: StepError | None = None) -> dict[str, 
         "g1": g1_summary(session),
         "g2": mgr.g2_json() if hasattr(mgr, "g2_json") and session.config.offload else None,
     }
-    if session.world.scheduler is not None:  # the key exists in scheduler mode only
-        report["scheduler"] = scheduler_json(session.world.scheduler, session.world.requests)
+    add_tail(report, session.world, error)
+    return report
+
+
+def result_entry(number: int, step: Step, result: MoveResult) -> dict[str, Any]:
+    """One step's entry of ``results``."""
+    entry: dict[str, Any] = {"step": number, "command": step.text, "returned": result.returned}
+    if result.warnings:
+        entry["warnings"] = list(result.warnings)
+    if isinstance(result, PassResult):  # scheduler mode only
+        entry["passes"] = [pass_json(report) for report in result.passes]
+    return entry
+
+
+def event_entries(number: int, result: MoveResult) -> list[dict[str, Any]]:
+    """One step's entries of ``events``."""
+    return [{"step": number, **event.to_json()} for event in result.events]
+
+
+def add_tail(report: dict[str, Any], world: World, error: StepError | None) -> None:
+    """The keys after ``g2``: the scheduler (in scheduler mode only) and the error."""
+    if world.scheduler is not None:
+        report["scheduler"] = scheduler_json(world.scheduler, world.requests)
     if error is not None:
         report["error"] = {"step": error.step, "line": error.line, "message": error.message}
-    return report
 
 
 def dumps(report: dict[str, Any]) -> str:

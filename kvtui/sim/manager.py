@@ -96,6 +96,9 @@ class KvManager:
         self.partials: dict[str, int] = {}  # partial name -> slot
         self.lineage: dict[int, tuple[int | None, int]] = {}  # id -> (parent, position)
         self.events: list[RouterEvent] = []
+        # every event ever published (dumps, tests); a headless run that reports each step's
+        # events as it goes turns this off so memory does not grow with history
+        self.record_events = True
         self.next_event_id = 0
         self.clock_ms = 0.0
         self.offload = offload
@@ -281,7 +284,7 @@ class KvManager:
             if not ms > 0 or ms == float("inf"):
                 raise OffloadError(f"tick needs a finite duration > 0 ms, got {ms}")
             target = self.clock_ms + ms
-            if engine is not None and not math.isfinite(target):  # links need finite times
+            if not math.isfinite(target):  # links need finite times; JSON has no Infinity
                 raise OffloadError(f"tick {ms}: the clock would overflow")
         result = MoveResult(1)
         if engine is not None:
@@ -634,7 +637,8 @@ class KvManager:
         self._publish(result, event)
 
     def _publish(self, result: MoveResult, event: RouterEvent) -> None:
-        self.events.append(event)
+        if self.record_events:
+            self.events.append(event)
         self.next_event_id += 1
         result.events.append(event)
 
@@ -667,6 +671,7 @@ class KvManager:
         twin.partials = self.partials.copy()
         twin.lineage = self.lineage.copy()
         twin.events = list(self.events)
+        twin.record_events = self.record_events
         twin.next_event_id = self.next_event_id
         twin.clock_ms, twin.offload = self.clock_ms, self.offload
         twin.offload_engine = self.offload_engine.clone() if self.offload_engine else None

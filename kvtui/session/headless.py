@@ -1,0 +1,83 @@
+"""A one-way headless run that holds no history: `kvtui run` and `validate` of long scripts.
+
+A :class:`~kvtui.session.session.Session` keeps every step and result so the TUI can step back.
+A headless run never goes back, so here each step is applied, checked and handed to a sink
+(which prints it or spools it into the JSON report) and then dropped: memory stays flat however
+long the script is. Errors are the Session's, word for word (StepError with FILE:LINE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from kvtui.lang.expect import ExpectFailure, check
+from kvtui.lang.script import Check, Script, Step
+from kvtui.session.session import StepError, execute
+from kvtui.sim.errors import KvError
+from kvtui.sim.manager import KvManager, MoveResult
+from kvtui.workload.world import World
+
+Sink = Callable[[int, Step, MoveResult], None]
+Failed = Callable[[StepError], None]
+
+
+class HeadlessRun:
+    """Applies steps in order to one World; ``steps`` counts those applied."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.label = script.path
+        self.world = World.from_config(script.config)
+        self.world.manager.record_events = False  # each step's events travel in its result
+        self.steps = 0
+        self.last: MoveResult | None = None
+
+    @property
+    def manager(self) -> KvManager:
+        return self.world.manager
+
+    def run(
+        self, steps: Iterable[Step], sink: Sink | None = None, failed: Failed | None = None
+    ) -> StepError | None:
+        """Apply the intro checks, then every step with its checks; the first failure stops
+        the run and is returned (a failed expect leaves its step applied, as in a Session).
+
+        With ``failed``, a failing expect is handed to it and the run goes on (as
+        ``Session.run_to_end(failed)``); ``sink`` gets each step after its checks.
+        """
+        try:
+            self._checks(self.script.intro, 0, failed)
+            for step in steps:
+                number = self.steps + 1
+                if step.error is not None or step.command is None:
+                    raise StepError(self.label, number, step.line, step.error or "not a command")
+                try:
+                    result = execute(self.world, step.command)
+                except KvError as exc:
+                    raise StepError(self.label, number, step.line, str(exc)) from None
+                self.steps, self.last = number, result
+                try:
+                    self._checks(step, number, failed)
+                finally:  # an enforced failure still reports its (applied) step
+                    if sink is not None:
+                        sink(number, step, result)
+        except StepError as exc:
+            return exc
+        return None
+
+    def _checks(self, step: Step, number: int, failed: Failed | None) -> None:
+        for item in step.checks:
+            try:
+                self._check(item, number)
+            except StepError as exc:
+                if failed is None:
+                    raise
+                failed(exc)
+
+    def _check(self, item: Check, number: int) -> None:
+        if item.error is not None or item.expect is None:
+            raise StepError(self.label, number, item.line, item.error or "bad expect")
+        try:
+            check(item.expect, self.world, self.last)
+        except ExpectFailure as exc:
+            raise StepError(self.label, number, item.line, f"{item.text}: {exc}") from None
