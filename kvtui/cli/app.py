@@ -437,7 +437,9 @@ def trace(
     try:
         records = load_trace(file, limit)
         offload = OffloadConfig(g2_blocks) if g2_blocks is not None else None
-        replay = TraceReplay(records, capacity, eviction, block_size, offload, label=file)
+        replay = TraceReplay(
+            records, capacity, eviction, block_size, offload, label=file, record_events=False
+        )
         started = time.perf_counter()
         _replay_with_progress(replay)
         elapsed = time.perf_counter() - started

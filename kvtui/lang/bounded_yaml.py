@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from yaml.composer import Composer, ComposerError
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.cyaml import CParser
+from yaml.cyaml import CParser  # type: ignore[attr-defined]
 from yaml.events import AliasEvent
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -44,15 +44,15 @@ class BoundedComposer(Composer):
     """Composer with an alias budget (mixed into a loader before its parser)."""
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()
         self.alias_count = 0
         self.alias_weight = 0
         self._weights: dict[int, int] = {}
         self._open: set[str] = set()  # anchors of collections being composed (alias = recursion)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
+        if self.check_event(AliasEvent):  # type: ignore[attr-defined]
+            event = self.peek_event()  # type: ignore[attr-defined]
             target = self.anchors.get(event.anchor)
             if target is not None:
                 self._charge(target, event)
@@ -135,28 +135,30 @@ def _refuse_yaml_1_1(text: str, node: yaml.ScalarNode, what: str) -> None:
         )
 
 
-BoundedConstructor.add_constructor("tag:yaml.org,2002:int", BoundedConstructor.construct_yaml_int)
-BoundedConstructor.add_constructor("tag:yaml.org,2002:float", BoundedConstructor.construct_yaml_float)
+BoundedConstructor.add_constructor("tag:yaml.org,2002:int", BoundedConstructor.construct_yaml_int)  # type: ignore[type-var]
+BoundedConstructor.add_constructor(  # type: ignore[type-var]
+    "tag:yaml.org,2002:float", BoundedConstructor.construct_yaml_float
+)
 
 
 class BoundedLoader(Reader, Scanner, Parser, BoundedComposer, BoundedConstructor, Resolver):
     """The pure-Python SafeLoader with the limits above (its error messages are the reference)."""
 
     def __init__(self, stream: str) -> None:
-        Reader.__init__(self, stream)  # type: ignore[no-untyped-call]
-        Scanner.__init__(self)  # type: ignore[no-untyped-call]
-        Parser.__init__(self)  # type: ignore[no-untyped-call]
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
         BoundedComposer.__init__(self)
-        BoundedConstructor.__init__(self)  # type: ignore[no-untyped-call]
-        Resolver.__init__(self)  # type: ignore[no-untyped-call]
+        BoundedConstructor.__init__(self)
+        Resolver.__init__(self)
 
 
-class FastBoundedLoader(BoundedComposer, CParser, BoundedConstructor, Resolver):  # type: ignore[misc]
+class FastBoundedLoader(BoundedComposer, CParser, BoundedConstructor, Resolver):
     """The same limits over libyaml's event parser: the Python composer keeps the alias budget
     (and lets a caller compose one item at a time). Used to stream long scripts."""
 
     def __init__(self, stream: str) -> None:
         CParser.__init__(self, stream)
         BoundedComposer.__init__(self)
-        BoundedConstructor.__init__(self)  # type: ignore[no-untyped-call]
-        Resolver.__init__(self)  # type: ignore[no-untyped-call]
+        BoundedConstructor.__init__(self)
+        Resolver.__init__(self)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from kvtui.lang.bounded_yaml import AliasBudgetError, BoundedLoader
+from kvtui.lang.bounded_yaml import AliasBudgetError, BoundedConstructor, BoundedLoader
 from kvtui.lang.commands import Command, ExpectCommand, parse
 from kvtui.sim.config import Config, ConfigError, config_from_mapping
 from kvtui.sim.errors import ParseError, ScriptError, brief
@@ -107,7 +107,7 @@ def load_script_text(text: str, label: str, default_name: str = "script") -> Scr
 
 
 class _Builder:
-    def __init__(self, label: str, loader: BoundedLoader) -> None:
+    def __init__(self, label: str, loader: BoundedConstructor) -> None:
         self.label = label
         self.loader = loader
 

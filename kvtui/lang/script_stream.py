@@ -71,7 +71,7 @@ class ScriptStream:
             pending: Step | None = None
             seen_command = False
             while not loader.check_event(SequenceEndEvent):
-                item = loader.compose_node(None, None)  # type: ignore[no-untyped-call]
+                item = loader.compose_node(None, None)
                 if isinstance(item, yaml.MappingNode):
                     note = builder.note(item)
                     if pending is not None:
@@ -111,29 +111,29 @@ def _first_pass(text: str, label: str, default_name: str) -> ScriptStream:
     loader = FastBoundedLoader(text)
     builder = _Builder(label, loader)
     try:
-        loader.get_event()  # type: ignore[no-untyped-call]
+        loader.get_event()
         if not loader.check_event(DocumentStartEvent):
             raise _Invalid
-        loader.get_event()  # type: ignore[no-untyped-call]
+        loader.get_event()
         if not loader.check_event(MappingStartEvent):
             raise _Invalid
-        loader.get_event()  # type: ignore[no-untyped-call]
+        loader.get_event()
         top: dict[str, yaml.Node] = {}
         intro = Step("")
         count = widest = 0
         while not loader.check_event(MappingEndEvent):
-            key = builder.value(loader.compose_node(None, None))  # type: ignore[no-untyped-call]
+            key = builder.value(loader.compose_node(None, None))
             if not isinstance(key, str) or key in top or key not in TOP_KEYS:
                 raise _Invalid
             if key == "steps":
                 top[key] = yaml.ScalarNode("tag:yaml.org,2002:null", "")
                 count, widest = _scan_steps(loader, builder, intro)
                 continue
-            top[key] = loader.compose_node(None, None)  # type: ignore[no-untyped-call]
-        loader.get_event()  # type: ignore[no-untyped-call]
+            top[key] = loader.compose_node(None, None)
+        loader.get_event()
         if not loader.check_event(DocumentEndEvent):
             raise _Invalid  # a second document
-        loader.get_event()  # type: ignore[no-untyped-call]
+        loader.get_event()
         if not loader.check_event(StreamEndEvent):
             raise _Invalid
         if "config" not in top:
@@ -152,14 +152,14 @@ def _first_pass(text: str, label: str, default_name: str) -> ScriptStream:
 def _scan_steps(loader: FastBoundedLoader, builder: _Builder, intro: Step) -> tuple[int, int]:
     """Check every step's shape; count the commands; keep the intro's notes and checks."""
     if not loader.check_event(SequenceStartEvent):
-        node = loader.compose_node(None, None)  # type: ignore[no-untyped-call]
+        node = loader.compose_node(None, None)
         if isinstance(node, yaml.ScalarNode) and builder.value(node) is None:
             return 0, 0
         raise _Invalid
-    loader.get_event()  # type: ignore[no-untyped-call]
+    loader.get_event()
     count = widest = 0
     while not loader.check_event(SequenceEndEvent):
-        item = loader.compose_node(None, None)  # type: ignore[no-untyped-call]
+        item = loader.compose_node(None, None)
         if isinstance(item, yaml.MappingNode):
             note = builder.note(item)
             if not count:
@@ -175,7 +175,7 @@ def _scan_steps(loader: FastBoundedLoader, builder: _Builder, intro: Step) -> tu
             continue
         count += 1
         widest = max(widest, len(value))
-    loader.get_event()  # type: ignore[no-untyped-call]
+    loader.get_event()
     return count, widest
 
 
@@ -188,13 +188,13 @@ def _to_steps(loader: FastBoundedLoader, builder: _Builder) -> bool:
     for expected in (StreamStartEvent, DocumentStartEvent, MappingStartEvent):
         if not loader.check_event(expected):
             return False
-        loader.get_event()  # type: ignore[no-untyped-call]
+        loader.get_event()
     while not loader.check_event(MappingEndEvent):
-        key = builder.value(loader.compose_node(None, None))  # type: ignore[no-untyped-call]
+        key = builder.value(loader.compose_node(None, None))
         if key == "steps":
             if not loader.check_event(SequenceStartEvent):
                 return False
-            loader.get_event()  # type: ignore[no-untyped-call]
+            loader.get_event()
             return True
-        loader.compose_node(None, None)  # type: ignore[no-untyped-call]
+        loader.compose_node(None, None)
     return False

@@ -221,6 +221,7 @@ class TraceReplay:
     block_size: int = DEFAULT_BLOCK_SIZE
     offload: OffloadConfig | None = None
     label: str = "trace"
+    record_events: bool = True  # False: the manager keeps no event history (figures are counters)
     manager: KvManager = field(init=False)
     figures: TraceFigures = field(init=False)
     index: int = field(init=False, default=0)
@@ -232,6 +233,7 @@ class TraceReplay:
         self.unique_blocks = distinct_blocks(self.records)
         slots = self.capacity if self.capacity is not None else max(1, self.unique_blocks)
         self.manager = KvManager(slots, self.block_size, self.eviction, 0, self.offload)
+        self.manager.record_events = self.record_events
         self.figures = TraceFigures()
 
     @property

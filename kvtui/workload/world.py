@@ -8,6 +8,7 @@ queues never disagree.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +55,11 @@ class World:
         self.scheduler = snapshot.scheduler
 
     def execute_request(self, command: RequestCommand) -> MoveResult:
-        """Apply a request command atomically: a rejected one leaves the World as it was."""
+        """Apply a request command atomically: a rejected one leaves the World as it was.
+
+        Without the scheduler only the request the command names is copied for the rollback
+        (with the manager), so the cost does not grow with the number of requests ever created.
+        """
         if isinstance(command, PassCommand):
             return self._atomic("pass", lambda sched, out: self._passes(sched, out, command.count))
         if isinstance(command, DrainCommand):
@@ -65,6 +70,21 @@ class World:
             return self.submit(command)
         if not isinstance(command, RequestAction):  # validated before they change anything
             return execute_request(self.manager, self.requests, command)
+        if self.scheduler is not None:  # queues may change too: copy the whole World
+            return self._atomic_request(command)
+        table = self.requests.requests
+        touched = table.get(command.name)
+        saved = copy.deepcopy(touched) if touched is not None else None
+        manager = self.manager.clone()
+        try:
+            return execute_request(self.manager, self.requests, command)
+        except BaseException:
+            self.manager.restore(manager)
+            if saved is not None:
+                table[command.name] = saved  # same key: creation order is kept
+            raise
+
+    def _atomic_request(self, command: RequestAction) -> MoveResult:
         snapshot = self.clone()
         try:
             return execute_request(self.manager, self.requests, command)
