@@ -324,7 +324,7 @@ def test_a_dangling_symlink_in_the_journals_folder_is_skipped(state_dir: Path) -
     folder.mkdir(parents=True)
     (folder / "a.jsonl").symlink_to(folder / "gone.jsonl")
     assert latest_journal() is None
-    assert one_line_error(invoke("open", "--resume"), 2) == "kvtui: no journal to resume"
+    assert "no journal to resume" in one_line_error(invoke("open", "--resume"), 2)
 
 
 # -- 4. one line where a traceback was --------------------------------------------------------

@@ -133,7 +133,7 @@ def _given(options: dict[str, object]) -> str:
 
 def _open_resumed(journal: str | None) -> None:
     from kvtui.session.journal import latest_journal, state_dir
-    from kvtui.session.resume import resume as resume_journal
+    from kvtui.session.resume import resume_with_notices
     from kvtui.tui.app import KvtuiApp
 
     path = Path(journal) if journal else latest_journal()
@@ -142,11 +142,13 @@ def _open_resumed(journal: str | None) -> None:
     if not is_file(path):
         raise reject(f"no journal file {str(path)!r} to resume")
     try:
-        session = resume_journal(path)
+        resumed = resume_with_notices(path)
     except KvError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    KvtuiApp(session).run()
+    for notice in resumed.notices:  # also shown in the app; on stderr they outlive the screen
+        typer.echo(escaped(notice), err=True)
+    KvtuiApp(resumed.session, notices=resumed.notices).run()
 
 
 def _open_trace(

@@ -71,6 +71,7 @@ class ScriptStream:
             pending: Step | None = None
             seen_command = False
             while not loader.check_event(SequenceEndEvent):
+                loader.constructed_objects.clear()  # the constructor caches every node it built
                 item = loader.compose_node(None, None)
                 if isinstance(item, yaml.MappingNode):
                     note = builder.note(item)
@@ -159,6 +160,7 @@ def _scan_steps(loader: FastBoundedLoader, builder: _Builder, intro: Step) -> tu
     loader.get_event()
     count = widest = 0
     while not loader.check_event(SequenceEndEvent):
+        loader.constructed_objects.clear()  # the constructor caches every node it built
         item = loader.compose_node(None, None)
         if isinstance(item, yaml.MappingNode):
             note = builder.note(item)
