@@ -111,7 +111,7 @@ async def test_a_4301_digit_id_typed_into_the_app_is_a_short_error() -> None:
         await type_command(pilot, f"use {BIG}")
         await settled(app)
         error = command_error(app)
-        assert "does not fit in 64 bits" in error and "4,301 characters" in error and len(error) < 200
+        assert "does not fit in 64 bits" in error and "(4,303 characters)" in error and len(error) < 200
         assert app.runner.thread.is_alive()
 
 
@@ -266,7 +266,8 @@ def test_a_garbage_middle_line_stops_the_replay_there_and_keeps_what_came_before
         out.write("garbage\n")
         out.write(json.dumps({"at": 1, "command": "use 5"}) + "\n")
     resumed = resume_with_notices(path)
-    assert resumed.notices[0].startswith(f"{path}:3: not JSON") and "replay stopped here" in resumed.notices[0]
+    notice = resumed.notices[0]
+    assert notice.startswith(f"{path}:3: not JSON") and "replay stopped here" in notice
     assert [s.text for s in resumed.session.steps] == ["use 1 2"]
 
 
@@ -294,7 +295,9 @@ def test_a_malformed_journal_row_is_a_located_notice(tmp_path: Path, row: str, m
     assert resumed.session.manager.dump() == session.manager.dump()
 
 
-@pytest.mark.parametrize("header", ["[1]", '"text"', "{}", '{"kvtui_journal": 1, "script": 5}', "[" * 100_000])
+@pytest.mark.parametrize(
+    "header", ["[1]", '"text"', "{}", '{"kvtui_journal": 1, "script": 5}', "[" * 100_000]
+)
 def test_a_malformed_journal_header_is_one_line(tmp_path: Path, header: str) -> None:
     path = write(tmp_path, header + "\n", "j.jsonl")
     with pytest.raises(KvError, match=r"j\.jsonl:1: not a kvtui journal"):
@@ -333,7 +336,7 @@ def test_a_dangling_symlink_in_the_journals_folder_is_skipped(state_dir: Path) -
 def test_a_4301_digit_integer_in_a_script_step_is_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, f"config:\n  capacity: 4\nsteps:\n  - use {BIG}\n")
     error = one_line_error(invoke("run", str(path)))
-    assert error.startswith(f"{path}:4: block id '999") and "(4,301 characters)' does not fit" in error
+    assert error.startswith(f"{path}:4: block id '999") and "' (4,303 characters) does not fit" in error
     report = json.loads(invoke("run", str(path), "--json").stdout)
     assert report["error"]["line"] == 4
 
@@ -350,7 +353,10 @@ def test_a_script_in_a_folder_without_search_permission_is_one_line(
         return real_stat(self, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Path, "stat", denied)
-    monkeypatch.setattr(Path, "read_text", lambda self, **kw: (_ for _ in ()).throw(PermissionError(13, "Permission denied", str(self))))
+    def unreadable(self: Path, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", unreadable)
     for command in ("run", "validate"):
         assert one_line_error(invoke(command, str(path))) == f"{path}: cannot read script: Permission denied"
 
@@ -358,13 +364,15 @@ def test_a_script_in_a_folder_without_search_permission_is_one_line(
 @pytest.mark.parametrize(
     ("offload", "message"),
     [
-        ("block_size_bytes: " + "1" + "0" * 60, "offload.block_size_bytes must be in 1 .. 1_125_899_906_842_624"),
+        ("block_size_bytes: 1" + "0" * 60, "offload.block_size_bytes must be in 1 .. 1_125_899_906_842_624"),
         ("g1_to_g2_gbps: 5.0e-324", "offload.g1_to_g2_gbps 4.94066e-324 is too slow"),
         ("g2_to_g1_gbps: 1.0e-300", "offload.g2_to_g1_gbps 1e-300 is too slow"),
         ("g1_to_g2_gbps: 1.0e+400", "offload.g1_to_g2_gbps must be a finite number, got inf"),
     ],
 )
-def test_link_figures_that_would_overflow_the_clock_are_refused(tmp_path: Path, offload: str, message: str) -> None:
+def test_link_figures_that_would_overflow_the_clock_are_refused(
+    tmp_path: Path, offload: str, message: str
+) -> None:
     steps = "steps:\n  - use 1 2 3 4\n  - deref 4 3 2 1\n  - use 5 6 7 8\n  - tick next\n"
     path = write(tmp_path, f"config:\n  capacity: 4\n  offload:\n    g2_blocks: 4\n    {offload}\n{steps}")
     error = one_line_error(invoke("run", str(path)))
