@@ -484,10 +484,12 @@ def test_trace_replay_can_keep_no_events(tmp_path: Path) -> None:
 
 
 def test_script_names_and_bad_tokens_reach_the_terminal_escaped(tmp_path: Path) -> None:
-    path = write(tmp_path, 'name: "\\e[2Jred"\nconfig:\n  capacity: 4\nsteps:\n  - "use \\e]0;x\\a"\n')
+    text = 'name: "\\e[2Jred"\nconfig:\n  capacity: 4\nsteps:\n  - "use \\e]0;x\\a"\n'
+    path = write(tmp_path, text, "s\x1b[31m.yaml")
     result = invoke("run", str(path))
     assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stderr
-    assert "bad block id '\\x1b]0;x\\x07'" in result.stderr
+    assert "bad block id '\\x1b]0;x\\x07'" in result.stderr and "s\\x1b[31m.yaml:5:" in result.stderr
+    assert "\x1b" not in invoke("validate", str(path)).stderr
 
 
 def test_expect_clock_0_can_be_written() -> None:
@@ -521,3 +523,21 @@ def test_a_trace_with_a_utf8_bom_is_read_like_a_script_with_one(tmp_path: Path) 
     script = tmp_path / "s.yaml"
     script.write_bytes(b"\xef\xbb\xbfconfig:\n  capacity: 4\n")
     assert load_script(script).config.capacity == 4
+
+
+def test_a_streamed_script_has_exactly_the_steps_of_a_full_load() -> None:
+    from kvtui.lang.script_stream import open_stream
+    from kvtui.presets import preset_names, preset_path
+
+    def shape(step: object) -> tuple[object, ...]:
+        checks = [(c.text, c.line, c.error) for c in step.checks]  # type: ignore[attr-defined]
+        return (step.text, step.line, step.error, list(step.notes), checks)  # type: ignore[attr-defined]
+
+    for name in preset_names():
+        path = preset_path(name)
+        assert path is not None
+        full, stream = load_script(path), open_stream(path)
+        head = (stream.script.name, stream.script.config, stream.count)
+        assert head == (full.name, full.config, len(full.steps)), name
+        assert shape(stream.script.intro) == shape(full.intro), name
+        assert [shape(s) for s in stream.steps()] == [shape(s) for s in full.steps], name

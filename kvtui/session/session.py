@@ -28,7 +28,7 @@ from kvtui.lang.script import Check, Script, Step, make_step
 from kvtui.session.journal import Journal, header_line, header_of, new_journal_path
 from kvtui.session.label_resolve import resolve_labels
 from kvtui.sim.config import Config
-from kvtui.sim.errors import CommandError, KvError, ParseError, bounded
+from kvtui.sim.errors import CommandError, KvError, ParseError, bounded, escaped
 from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.workload.actions import REQUEST_COMMAND_TYPES
 from kvtui.workload.world import World
@@ -43,7 +43,7 @@ class StepError(KvError):
 
     def __init__(self, label: str, step: int, line: int | None, message: str) -> None:
         self.message = bounded(message)  # quoted tokens are cut; the label never is
-        text = f"{label}:{line}: {self.message}" if line is not None else self.message
+        text = f"{escaped(label)}:{line}: {self.message}" if line is not None else self.message
         Exception.__init__(self, text)
         self.step = step
         self.line = line
