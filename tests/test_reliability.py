@@ -8,6 +8,7 @@ state untouched, every good journal line kept, bounded time and memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -541,3 +542,24 @@ def test_a_streamed_script_has_exactly_the_steps_of_a_full_load() -> None:
         assert head == (full.name, full.config, len(full.steps)), name
         assert shape(stream.script.intro) == shape(full.intro), name
         assert [shape(s) for s in stream.steps()] == [shape(s) for s in full.steps], name
+
+
+def test_streamed_human_output_of_a_short_run_is_the_full_table(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from kvtui.cli.text_report import print_run
+    from kvtui.presets import preset_names, preset_path
+
+    for name in preset_names():
+        path = preset_path(name)
+        assert path is not None
+        session = Session(load_script(path), checkpoints=False)
+        failures: list[StepError] = []
+        with contextlib.suppress(StepError):  # a bad command ends both runs at the same step
+            session.run_to_end(failures.append)
+        out = io.StringIO()
+        print_run(session, Console(file=out, width=200, highlight=False), failures=failures)
+        streamed = invoke("run", name, "--no-expect").stdout
+        assert streamed == out.getvalue(), name
