@@ -6,19 +6,22 @@ keeps full integers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kvtui.lang.script import Step
 from kvtui.session.labels import short, short_ids, short_move
-from kvtui.session.session import Session, StepError
-from kvtui.sim.events import RouterEvent
-from kvtui.sim.manager import MoveResult
 from kvtui.workload.scheduler.state import PassReport, PassResult
+
+if TYPE_CHECKING:  # annotations only: `kvtui trace` then loads no session, parser or YAML
+    from collections.abc import Sequence
+
+    from kvtui.lang.script import Step
+    from kvtui.session.session import Session, StepError
+    from kvtui.sim.events import RouterEvent
+    from kvtui.sim.manager import MoveResult
 
 TIER = {"device": "G1", "host_pinned": "G2"}
 
