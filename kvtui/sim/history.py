@@ -126,6 +126,14 @@ class LineageHistory(_View, Mapping[int, Record]):
         order.append(block)
         self.n = n + 1
 
+    def setdefault(self, block: int, record: Record) -> Record:
+        """Record ``block`` unless it is visible already (a dict's setdefault): its record."""
+        got = self.get(block)
+        if got is None:
+            self.add(block, record[0], record[1])
+            return record
+        return got
+
     def add_new(self, entries: list[tuple[int, int | None, int]]) -> None:
         """Record several (block, parent, position) entries, none visible yet, in order."""
         if self.n != len(self._store.items):
