@@ -3,13 +3,18 @@
 1. Block operations per second per backend at capacities 1k, 64k and 1M, applying a generated
    session through the same path as `kvtui run` (parse + validate + apply).
 2. Step-back and jump latency in a 10,000-step session at capacity 4096.
+3. `--history`: a 100,000-step session at capacity 4096 stepped to the end with checkpoints on,
+   as the TUI keeps it: RSS, RSS growth per step over the second half, step-back and jump
+   latency (median, p95, max).
 
-Run: python benchmarks/bench_session.py [--steps N]
+Run: python benchmarks/bench_session.py [--steps N] [--history [--history-steps N]]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import random
 import statistics
 import time
@@ -111,10 +116,66 @@ def bench_long_commands(blocks: int = 200_000) -> None:
               f" ({blocks / took:,.0f} block ops/s)")
 
 
+def rss_mb() -> float:
+    """Resident set size now (Linux /proc), in MB."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def bench_history(steps: int = 100_000, capacity: int = 4096, samples: int = 300) -> None:
+    lines = workload(steps, seed=11)
+    session = session_for(lines, capacity, "lineage")
+    gc.collect()
+    base = rss_mb()
+    start = time.perf_counter()
+    half = steps // 2
+    mid = 0.0
+    while session.cursor < steps:
+        session.forward()
+        if session.cursor == half:
+            mid = rss_mb()
+    took = time.perf_counter() - start
+    end = rss_mb()
+    print(f"history: {steps:,} steps at capacity {capacity:,} stepped forward in {took:.1f} s"
+          f" ({took / steps * 1e6:.0f} µs per step incl. checkpoints)")
+    print(f"  RSS {end:,.0f} MB (script and session {end - base:,.0f} MB);"
+          f" growth over the second half {(end - mid) * 1e6 / (steps - half) / 1e3:.2f} KB per step;"
+          f" {len(session.checkpoints)} checkpoints every {session.interval} steps")
+    rng = random.Random(5)
+    backs, jumps = [], []
+    session.jump(steps)
+    for _ in range(samples // 3):  # holding ←: consecutive steps back from the end
+        begin = time.perf_counter()
+        session.back()
+        backs.append(time.perf_counter() - begin)
+    for _ in range(samples):
+        session.jump(rng.randrange(1, steps + 1))
+        begin = time.perf_counter()
+        session.back()
+        backs.append(time.perf_counter() - begin)
+        target = rng.randrange(steps + 1)
+        begin = time.perf_counter()
+        session.jump(target)
+        jumps.append(time.perf_counter() - begin)
+    for name, values in (("step back", backs), ("jump", jumps)):
+        values.sort()
+        print(
+            f"  {name:<9}  median {statistics.median(values) * 1e3:6.2f} ms   "
+            f"p95 {values[int(len(values) * 0.95)] * 1e3:6.2f} ms   max {values[-1] * 1e3:6.2f} ms"
+        )
+    print(f"  RSS after the jumps {rss_mb():,.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000, help="steps of the throughput session")
+    parser.add_argument("--history", action="store_true", help="only the long-history benchmark")
+    parser.add_argument("--history-steps", type=int, default=100_000)
     args = parser.parse_args()
+    if args.history:
+        bench_history(args.history_steps)
+        return
     bench_throughput(args.steps)
     bench_long_commands()
     bench_jumps()

@@ -1,9 +1,11 @@
 """TUI step latency: apply one step and redraw, driven headless through Textual's Pilot.
 
-Capacity 4096, a workload that keeps about 2,000 blocks registered. Prints the median and p95 of
-(press → engine step → snapshot → widgets updated → screen refreshed). Figures only, no asserts.
+The session first fills `--fill` of `--capacity` G1 slots with cached blocks (chains of 4,096
+used then released, applied before the app opens), then runs the request workload of
+bench_session. Prints the median and p95 of (press → engine step → snapshot → widgets updated
+→ screen refreshed), wall and CPU, and the process RSS. Figures only, no asserts.
 
-Run: python benchmarks/bench_tui.py [--steps N]
+Run: python benchmarks/bench_tui.py [--capacity N] [--fill F] [--steps N]
 """
 
 from __future__ import annotations
@@ -17,17 +19,32 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_session import session_for, workload  # noqa: E402
+from bench_session import rss_mb, session_for, workload  # noqa: E402
 
 from kvtui.tui.app import KvtuiApp  # noqa: E402
 
+CHUNK = 4096
 
-async def measure(steps: int, warmup: int) -> None:
-    lines = workload(warmup + steps + 10, seed=5, prefix_len=6, suffix_len=8)
-    session = session_for(lines, 4096, "lineage")
+
+def fill_lines(blocks: int) -> list[str]:
+    """Cached chains filling `blocks` slots: use a chain, release it tail-first."""
+    lines = []
+    for start in range(0, blocks, CHUNK):
+        ids = [str(2 * 10**12 + i) for i in range(start, min(start + CHUNK, blocks))]
+        lines += ["use " + " ".join(ids), "deref " + " ".join(reversed(ids))]
+    return lines
+
+
+async def measure(capacity: int, fill: float, steps: int, warmup: int) -> None:
+    filler = fill_lines(int(capacity * fill))
+    lines = filler + workload(warmup + steps + 10, seed=5, prefix_len=6, suffix_len=8)
+    session = session_for(lines, capacity, "lineage")
+    start = time.perf_counter()
+    session.jump(len(filler))
+    filled = time.perf_counter() - start
     # threaded=False: the step runs inline so it can be timed without the engine thread hand-off.
     app = KvtuiApp(session, journal=False, threaded=False)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(160, 50)) as pilot:
         for _ in range(warmup):
             app.action_step_forward()
         await pilot.pause()
@@ -40,9 +57,12 @@ async def measure(steps: int, warmup: int) -> None:
             redraws.append(time.perf_counter() - start)
             updates.append(updated - start)
             cpu.append(time.process_time() - start_cpu)
-        registered = len(app.session.manager.blocks)
-        print(f"TUI step at capacity 4096: {steps} steps measured after {warmup} warm-up steps,"
-              f" {registered} registered blocks at the end ({app.snapshot.counts['inactive']} cached)")
+        mgr = app.session.manager
+        print(f"TUI step at capacity {capacity:,}, fill {fill:g}"
+              f" ({len(filler)} fill steps in {filled:.1f} s):"
+              f" {steps} steps measured after {warmup} warm-up steps; {len(mgr.blocks):,} registered"
+              f" ({mgr.num_inactive_blocks:,} cached, {mgr.num_reset:,} empty) at the end;"
+              f" RSS {rss_mb():,.0f} MB")
         rows = (("apply + update", updates), ("+ redraw (wall)", redraws), ("+ redraw (CPU)", cpu))
         for name, values in rows:
             values.sort()
@@ -52,10 +72,12 @@ async def measure(steps: int, warmup: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=150)
-    parser.add_argument("--warmup", type=int, default=400, help="steps to fill the cache first")
+    parser.add_argument("--capacity", type=int, default=4096)
+    parser.add_argument("--fill", type=float, default=0.0, help="fraction of slots cached before opening")
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--warmup", type=int, default=50, help="workload steps before measuring")
     args = parser.parse_args()
-    asyncio.run(measure(args.steps, args.warmup))
+    asyncio.run(measure(args.capacity, args.fill, args.steps, args.warmup))
 
 
 if __name__ == "__main__":

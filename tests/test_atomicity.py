@@ -37,6 +37,8 @@ def deep_state(obj: Any) -> Any:
         return obj
     if isinstance(obj, bytearray):
         return bytes(obj)
+    if hasattr(obj, "visible"):  # shared append-only history: what this holder sees of it
+        return (type(obj).__name__, deep_state(obj.visible()))
     if isinstance(obj, dict):
         items = tuple((deep_state(k), deep_state(v)) for k, v in obj.items())
         return (type(obj).__name__, items)

@@ -1,7 +1,8 @@
 """Command-line entry point (Typer).
 
 Headless commands import only the engine and Rich; Textual is imported on the TUI path alone
-so `kvtui run` stays fast.
+so `kvtui run` stays fast. Module level imports only Typer and constants: the engine, YAML and
+Rich load inside the command that needs them, so `kvtui --help` stays quick.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from kvtui.cli.options import (
 from kvtui.cli.options import (
     port as port_number,
 )
-from kvtui.lang.script import Script, load_script
 from kvtui.presets import is_file
 from kvtui.sim.config import MAX_CAPACITY, PREEMPTION_MODES
 from kvtui.sim.errors import KvError, escaped
@@ -38,6 +38,7 @@ from kvtui.sim.eviction import BACKENDS
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from kvtui.lang.script import Script
     from kvtui.lang.script_stream import ScriptStream
     from kvtui.session.compare import Comparison
     from kvtui.session.session import StepError
@@ -236,6 +237,8 @@ def serve(
 
 
 def _load(target: str) -> Script:
+    from kvtui.lang.script import load_script
+
     try:
         return load_script(_resolve(target))
     except KvError as exc:
@@ -407,7 +410,6 @@ def trace(
     """
     import time
 
-    from kvtui.session.report import dumps
     from kvtui.sim.config import OffloadConfig, SchedulerConfig
     from kvtui.workload.trace import TraceReplay, figures_json, load_trace
 
@@ -450,6 +452,8 @@ def trace(
         raise typer.Exit(1) from None
     figures = figures_json(replay)
     if json_out:
+        from kvtui.session.report import dumps
+
         sys.stdout.write(dumps(figures) + "\n")
     else:
         from kvtui.cli.text_report import print_trace

@@ -6,25 +6,26 @@ keeps full integers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kvtui.lang.script import Step
 from kvtui.session.labels import short, short_ids, short_move
-from kvtui.session.session import Session, StepError
-from kvtui.sim.config import Config
 from kvtui.sim.errors import escaped
-from kvtui.sim.events import RouterEvent
-from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.workload.scheduler.state import PassReport, PassResult
 from kvtui.workload.world import World
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: `kvtui trace` then loads no session, parser or YAML
+    from collections.abc import Sequence
+
+    from kvtui.lang.script import Step
     from kvtui.lang.script_stream import ScriptStream
+    from kvtui.session.session import Session, StepError
+    from kvtui.sim.config import Config
+    from kvtui.sim.events import RouterEvent
+    from kvtui.sim.manager import KvManager, MoveResult
 
 TIER = {"device": "G1", "host_pinned": "G2"}
 

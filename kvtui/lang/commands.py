@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from kvtui.lang.request_expect import parse_request_expect
 from kvtui.lang.request_parse import REQUEST_EXPECTS, REQUEST_USAGE, REQUEST_VERBS, parse_request
 from kvtui.lang.syntax import (
+    MAX_ID,
     ExpectCommand,
     Token,
     block_id,
@@ -122,7 +123,23 @@ def _split_parent(args: list[Token]) -> tuple[list[Token], int | None]:
 
 
 def parse(text: str) -> Command:
-    """Parse one command line (SPEC §8, plus kvtui's request and expect verbs)."""
+    """Parse one command line (SPEC §8, plus kvtui's request and expect verbs).
+
+    The common lines (`use`/`deref` of plain ids) are split and converted directly; anything
+    else, and every error, goes through the token parser, which knows columns.
+    """
+    parts = text.split()
+    if len(parts) > 1 and (parts[0] == "use" or parts[0] == "deref"):
+        ids = parts[1:]
+        digits = "".join(ids)
+        if digits.isdigit() and digits.isascii():  # plain decimal ids only (no parent=, ~, -)
+            blocks = tuple(map(int, ids))
+            if max(blocks) <= MAX_ID:
+                return MoveCommand(Use(blocks) if parts[0] == "use" else Deref(blocks))
+    return _parse_tokens(text)
+
+
+def _parse_tokens(text: str) -> Command:
     toks = tokens(text)
     if not toks:
         raise ParseError("empty command", 1)

@@ -34,7 +34,7 @@ def trace_script(
             steps.append(Step(str(tick), rec.line, tick))
             clock = rec.timestamp
         if rec.hash_ids:
-            command = VisitCommand(rec.hash_ids, rec.input_length)
+            command = VisitCommand(rec.hash_ids, rec.input_length, checked=True)
             steps.append(Step(str(command), rec.line, command))
     intro = Step("", notes=[f"{len(records)} trace requests, one `visit` each"])
     return Script(name, name, "Trace replay", config, steps, intro)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 FOLDER = Path(__file__).resolve().parent
 DEFAULT = "tour"
 
@@ -29,6 +27,8 @@ def is_file(path: Path) -> bool:
 
 def describe(name: str) -> str:
     """The preset's one-line description (first line of `description`)."""
+    import yaml  # here, not at module level: `kvtui --help` and `kvtui trace` need no YAML
+
     path = preset_path(name)
     if path is None:
         return ""

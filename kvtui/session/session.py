@@ -3,8 +3,15 @@
 A session is a config, a list of steps and a cursor (the number of steps applied). It steps
 forwards, backwards and jumps; going back restores a checkpoint (a clone of the World) and
 replays the few steps after it, so the state — events included — is exactly what stepping
-forward produced. Checkpoints are thinned as a session grows so at most `MAX_CHECKPOINTS`
-clones are kept while the replay distance stays a small fraction of the session.
+forward produced.
+
+Memory stays bounded: a checkpoint shares the append-only history (lineage records, events;
+kvtui.sim.history) with the live World and packs its pool-sized tables into arrays
+(`World.freeze`, kvtui.sim.frozen), so it costs a few hundred bytes a slot, not the session's
+history. Checkpoints every `interval` steps are thinned
+(the interval doubles) whenever they exceed `MAX_CHECKPOINTS` or `CHECKPOINT_BYTES`, so the
+replay distance stays a small fraction of the session. A few *near* clones, every `NEAR_EVERY`
+steps just behind where the cursor went, make stepping back (holding ←) replay only a few steps.
 
 Typed commands are inserted at the cursor and appended to a journal as they apply, so nothing a
 user typed is lost.
@@ -31,11 +38,14 @@ from kvtui.sim.config import Config
 from kvtui.sim.errors import CommandError, KvError, ParseError, bounded, escaped
 from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.workload.actions import REQUEST_COMMAND_TYPES
-from kvtui.workload.world import World
+from kvtui.workload.world import FrozenWorld, World
 
 FIRST_INTERVAL = 32
 MAX_CHECKPOINTS = 256
-CHECKPOINT_SLOT_BUDGET = 8_000_000  # capacity summed over all kept checkpoints (memory bound)
+CHECKPOINT_BYTES = 96_000_000  # estimated bytes of all kept checkpoints (World.footprint)
+NEAR_EVERY = 32  # stride of the near clones kept just behind the cursor
+NEAR_KEEP = 8  # at most this many near clones...
+NEAR_BYTES = 24_000_000  # ...and at most this many bytes of them
 
 
 class StepError(KvError):
@@ -69,9 +79,10 @@ class Session:
         self.name = script.name
         self.description = script.description
         self.config = script.config
-        # Own copies: typed commands and expects change the steps, never the caller's script.
-        self.intro = _own(script.intro)
-        self.steps = [_own(step) for step in script.steps]
+        # Typed commands and expects change the steps, never the caller's script: the step list
+        # is our own, and a step is copied (`_own`) only when a typed expect is attached to it.
+        self.intro = script.intro
+        self.steps = list(script.steps)
         self.journal = journal
         self.cursor = 0
         self.world = World.from_config(self.config)
@@ -80,8 +91,11 @@ class Session:
         self.results: list[MoveResult] = []
         self.interval = FIRST_INTERVAL
         self.keep_checkpoints = checkpoints  # a one-way headless run never goes back
-        self.max_checkpoints = max(16, min(MAX_CHECKPOINTS, CHECKPOINT_SLOT_BUDGET // self.config.capacity))
-        self.checkpoints: dict[int, World] = {0: self.world.clone()}
+        self.max_checkpoints = MAX_CHECKPOINTS
+        self.checkpoints: dict[int, World | FrozenWorld] = {0: self.world.freeze()}
+        self._sizes: dict[int, int] = {0: 0}  # checkpoint -> estimated bytes
+        self._near: dict[int, tuple[World, int]] = {}  # near clone -> (world, bytes), oldest first
+        self._near_from = 0  # jump replays keep near clones only over their last stretch
         # step number -> why it failed (a bad command, or its first failed expect) on the
         # last pass over it; read by the TUI's timeline
         self.failures: dict[int, StepError] = {}
@@ -180,12 +194,22 @@ class Session:
     def jump(self, target: int) -> None:
         """Move the cursor to `target` (clamped); stops early at a step that fails."""
         target = max(0, min(target, len(self.steps)))
-        base = max(c for c in self.checkpoints if c <= min(target, len(self.results)))
-        if target < self.cursor or base > self.cursor:
-            self.world = self.checkpoints[base].clone()
-            self.cursor = base
-        while self.cursor < target:
-            self.forward(check_expects=False)
+        # Near clones over the replay's last stretch: a long one after a step back (holding ←
+        # goes on backwards), two after any other jump (enough for the next step back).
+        window = NEAR_KEEP if target == self.cursor - 1 else 2
+        limit = min(target, len(self.results))
+        base = max(c for c in self.checkpoints if c <= limit)
+        near = max((c for c in self._near if base < c <= limit), default=None)
+        if target < self.cursor or max(base, near or 0) > self.cursor:
+            source = self.checkpoints[base] if near is None else self._near[near][0]
+            self.world = source.clone()
+            self.cursor = base if near is None else near
+        self._near_from = target - NEAR_EVERY * window
+        try:
+            while self.cursor < target:
+                self.forward(check_expects=False)
+        finally:
+            self._near_from = 0
 
     def run_to_end(self, failed: Callable[[StepError], None] | None = None) -> None:
         """Apply every remaining step with its checks (the headless run).
@@ -219,11 +243,18 @@ class Session:
             item = Check(None, step.text, step.command)
             self._check_now(item)
             self._journal(step.text)
-            self.current_step.checks.append(item)
+            if self.cursor:
+                own = self.steps[self.cursor - 1] = _own(self.current_step)
+            else:
+                own = self.intro = _own(self.intro)
+            own.checks.append(item)
             return None
         try:
             result = execute(self.world, step.command)
         except KvError as exc:
+            # A request command that failed part-way was rolled back, but its writes may have
+            # cut the shared history that clones ahead of the cursor still need.
+            self._drop_clones(lambda c: c > self.cursor)
             raise StepError(self.label, self.cursor + 1, None, str(exc)) from None
         try:
             self._journal(step.text)
@@ -235,8 +266,7 @@ class Session:
         self.failures = {n: e for n, e in self.failures.items() if n <= self.cursor}
         self.results.append(result)
         self.cursor += 1
-        for stale in [c for c in self.checkpoints if c >= self.cursor]:
-            del self.checkpoints[stale]
+        self._drop_clones(lambda c: c >= self.cursor)
         self._maybe_checkpoint()
         return result
 
@@ -291,19 +321,62 @@ class Session:
         self.failures[error.step] = error
         return error
 
+    def _drop_clones(self, stale: Callable[[int], bool]) -> None:
+        for cursor in [c for c in self.checkpoints if c and stale(c)]:
+            del self.checkpoints[cursor], self._sizes[cursor]
+        for cursor in [c for c in self._near if stale(c)]:
+            del self._near[cursor]
+
     def _maybe_checkpoint(self) -> None:
-        if not self.keep_checkpoints or self.cursor % self.interval or self.cursor in self.checkpoints:
+        cursor = self.cursor
+        if not self.keep_checkpoints or cursor in self.checkpoints:
             return
-        self.checkpoints[self.cursor] = self.world.clone()
-        # Checkpoints are long-lived and hold no reference cycles: moving them (and everything
-        # else alive now) out of the cyclic collector's generations stops full collections from
-        # rescanning them, which otherwise put ~100 ms pauses into jumps. Refcounting still
-        # frees them when they are dropped.
-        gc.freeze()
-        if len(self.checkpoints) > self.max_checkpoints:
+        if cursor % NEAR_EVERY == 0:
+            # Long-lived objects (checkpoints, results, history, a big pool's Blocks; none in a
+            # reference cycle) move out of the cyclic collector's generations: full collections
+            # otherwise rescan them all, pausing a step for up to a second with a million slots.
+            # Refcounting still frees them when they are dropped.
+            gc.freeze()
+        if cursor % self.interval == 0:
+            self._add_checkpoint(cursor)
+        elif cursor % NEAR_EVERY == 0 and cursor >= self._near_from and cursor not in self._near:
+            self._add_near(cursor)
+
+    def _add_checkpoint(self, cursor: int) -> None:
+        # Check the estimate before packing, so a pool too big for the budget (a million
+        # slots) is not packed, for a second, only to be dropped.
+        if not self._thin_for(cursor, self.world.frozen_footprint()):
+            return
+        frozen = self.world.freeze()
+        size = frozen.footprint()
+        if not self._thin_for(cursor, size):
+            return
+        self.checkpoints[cursor] = frozen
+        self._sizes[cursor] = size
+        self._near.pop(cursor, None)
+
+    def _thin_for(self, cursor: int, size: int) -> bool:
+        """Double the interval (dropping the checkpoints off it) until one more of `size` bytes
+        keeps to the count and byte budgets; False when `cursor` is no longer on the interval."""
+        while (
+            len(self.checkpoints) >= self.max_checkpoints
+            or sum(self._sizes.values()) + size > CHECKPOINT_BYTES
+        ):
             self.interval *= 2
             for stale in [c for c in self.checkpoints if c % self.interval]:
-                del self.checkpoints[stale]
+                del self.checkpoints[stale], self._sizes[stale]
+            if cursor % self.interval:
+                return False
+        return True
+
+    def _add_near(self, cursor: int) -> None:
+        size = self.world.footprint()
+        if size > NEAR_BYTES // 2:
+            return  # a huge pool: a near clone would cost more than replaying
+        self._near[cursor] = (self.world.clone(), size)
+        while len(self._near) > NEAR_KEEP or sum(size for _, size in self._near.values()) > NEAR_BYTES:
+            far = max(self._near, key=lambda c: abs(c - cursor))
+            del self._near[far]
 
 
 def restart_with(old: Session, eviction: str) -> Session:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 DEVICE = "device"
 HOST_PINNED = "host_pinned"
 
 
-@dataclass(frozen=True, slots=True)
-class RouterEvent:
-    """One `stored` or `removed` announcement, as a KV-aware router would receive it."""
+class RouterEvent(NamedTuple):
+    """One `stored` or `removed` announcement, as a KV-aware router would receive it.
+
+    A named tuple (immutable, compared by value) because one is built per command: it constructs
+    several times faster than a frozen dataclass.
+    """
 
     event_id: int
     dp_rank: int

@@ -9,10 +9,11 @@ Without an `offload` config every code path is the plain G1 one.
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from kvtui.sim.config import Config, OffloadConfig
 from kvtui.sim.errors import (
@@ -26,22 +27,30 @@ from kvtui.sim.errors import (
 )
 from kvtui.sim.events import DEVICE, HOST_PINNED, RouterEvent
 from kvtui.sim.eviction import BACKENDS
+from kvtui.sim.frozen import SIGNED, UNSIGNED, nbytes, pack
+from kvtui.sim.history import EventHistory, LineageHistory
 from kvtui.sim.moves import BlockRef, Deref, Move, Partial, Promote, Use
 from kvtui.sim.offload import Completed, Evicted, G2Event, G2View, OffloadEngine, SwapIn
 from kvtui.sim.pool import QUARANTINED, RESERVED, BlockPool
 
 MAX_ID = 2**64 - 1
+_INT_ONLY = {int}
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Block:
-    """A full block registered on G1 (active when refs > 0, else inactive)."""
+    """A full block registered on G1 (active when refs > 0, else inactive).
+
+    Shared by a manager and its clones until one changes it: ``owner`` is the tag of the
+    manager that may change it in place; any other copies it first (:meth:`KvManager._mine`).
+    """
 
     slot: int
     parent: int | None
     position: int
     token_hash: int = 0
     refs: int = 1
+    owner: object = None
 
 
 @dataclass(slots=True)
@@ -94,10 +103,12 @@ class KvManager:
         self.pool = BlockPool(capacity, eviction)
         self.blocks: dict[int, Block] = {}
         self.partials: dict[str, int] = {}  # partial name -> slot
-        self.lineage: dict[int, tuple[int | None, int]] = {}  # id -> (parent, position)
-        self.events: list[RouterEvent] = []
-        # every event ever published (dumps, tests); a headless run that reports each step's
-        # events as it goes turns this off so memory does not grow with history
+        # id -> (parent, position), and every published event: append-only, shared with clones
+        # up to each one's watermark (kvtui.sim.history), so a checkpoint does not copy them.
+        self.lineage = LineageHistory()
+        self._events: EventHistory[RouterEvent] = EventHistory()
+        # A headless run that reports each step's events as it goes turns this off so memory
+        # does not grow with history (the events still travel in each step's MoveResult).
         self.record_events = True
         self.next_event_id = 0
         self.clock_ms = 0.0
@@ -105,12 +116,22 @@ class KvManager:
         self.offload_engine = OffloadEngine(offload) if offload is not None else None
         # Swap-ins completed on the link but held for the scheduler to register (by id).
         self.landed: dict[int, SwapIn] = {}
+        self._tag = object()  # owner tag of the Blocks this manager may change in place
 
     @classmethod
     def from_config(cls, config: Config) -> KvManager:
         return cls(config.capacity, config.block_size, config.eviction, config.dp_rank, config.offload)
 
     # -- queries --------------------------------------------------------------------------
+
+    @property
+    def events(self) -> list[RouterEvent]:
+        """Every router event published so far, in order (read only)."""
+        return self._events.items()
+
+    def intact(self) -> bool:
+        """False when this is a clone whose shared history was cut by a diverging write."""
+        return self.lineage.intact() and self._events.intact()
 
     @property
     def num_active_blocks(self) -> int:
@@ -203,7 +224,12 @@ class KvManager:
             return self.promote(move)
         raise CommandError(f"not a MoveBlock: {move!r}")
 
-    def use(self, move: Use) -> MoveResult:
+    def use(self, move: Use, checked: bool = False) -> MoveResult:
+        """``checked``: the caller guarantees distinct plain ids (a loaded trace), not rechecked."""
+        if self.offload_engine is None and move.token_hashes is None:
+            fast = self._use_fast(move, checked)
+            if fast is not None:
+                return fast
         chain = self._validate_use(move)
         self._record(chain)
         tokens = dict(zip([b for b, _, _ in chain], move.token_hashes or (), strict=False))
@@ -247,6 +273,8 @@ class KvManager:
         return result
 
     def deref(self, move: Deref) -> MoveResult:
+        if self._deref_fast(move):
+            return MoveResult(1)
         self._validate_deref(move)
         for entry in move.blocks:
             if isinstance(entry, Partial):
@@ -380,6 +408,154 @@ class KvManager:
         """True while the swap-in's transfer is still on the link (not landed or registered)."""
         return self.offload_engine is not None and transfer_id in self.offload_engine.swapins
 
+    # -- fast paths ----------------------------------------------------------------------
+    #
+    # The common commands (a Use of plain ids on G1 only, a Deref of held ids) validate and
+    # derive the chain's lineage in one pass without building anything per block, then apply
+    # with the pool, index and block table inlined. On anything unusual (a partial, a bad or
+    # repeated id, a lineage conflict, an unknown parent, a block not held) they return before
+    # touching state and the general path below runs, raising its exact error. Both paths make
+    # the same changes in the same order (tests/golden pins it).
+
+    def _use_fast(self, move: Use, checked: bool = False) -> MoveResult | None:
+        blocks, parent = cast(tuple[int, ...], move.blocks), move.parent
+        if not blocks:
+            return None
+        if not checked and set(map(type, blocks)) != _INT_ONLY:
+            return None  # a partial or not an int (bool included)
+        lineage = self.lineage
+        index, visible = lineage.index, lineage.n
+        if parent is None:
+            prev: int | None = None
+            prev_pos = -1
+        else:
+            if type(parent) is not int:
+                return None
+            rec = index.get(parent)
+            if rec is None or rec[2] >= visible:
+                return None
+            prev, prev_pos = parent, rec[1]
+        new: list[tuple[int, int | None, int]] = []
+        parents: list[int | None] = []  # each block's lineage, carried to the apply loop
+        positions: list[int] = []
+        first = parent is None
+        anchor = parent
+        get = index.get
+        for block in blocks:
+            rec = get(block)
+            if rec is not None and rec[2] < visible:
+                if first:
+                    anchor = rec[0]
+                elif rec[0] != prev:
+                    return None
+                prev_pos = rec[1]
+                parents.append(rec[0])
+            else:
+                if not 0 <= block <= MAX_ID:
+                    return None
+                prev_pos += 1
+                new.append((block, prev, prev_pos))
+                parents.append(prev)
+            positions.append(prev_pos)
+            prev = block
+            first = False
+        # A repeated id: its recorded parent would be the block before its second occurrence,
+        # whose position is at least its own, so a recorded one failed the parent check above;
+        # only a repeated new id is left to find.
+        if len(new) > 1 and len({entry[0] for entry in new}) != len(new):
+            return None
+        if new:
+            lineage.add_new(new)
+        return self._use_apply(blocks, anchor, parents, positions)
+
+    def _use_apply(
+        self, blocks: tuple[int, ...], anchor: int | None, parents: list[int | None], positions: list[int]
+    ) -> MoveResult:
+        result = MoveResult(0)
+        stored, evicted = result.stored, result.evicted
+        table, pool = self.blocks, self.pool
+        free, owner, inactive = pool.free, pool.owner, pool.index
+        touch = inactive.touch if inactive.name == "multi_lru" else None
+        tag = self._tag
+        done = 0
+        for block, parent, position in zip(blocks, parents, positions, strict=True):
+            info = table.get(block)
+            if info is not None:  # a hit; an inactive one is reactivated (and touched)
+                if info.owner is not tag:
+                    info = table[block] = Block(
+                        info.slot, info.parent, info.position, info.token_hash, info.refs, tag
+                    )
+                if info.refs == 0:
+                    inactive.remove(block)
+                    if touch is not None:
+                        touch(block)
+                info.refs += 1
+                anchor = block
+            else:  # a miss: a reset slot first, else the backend's next victim
+                if free:
+                    table[block] = Block(free.popleft(), parent, position, 0, 1, tag)
+                else:
+                    try:
+                        victim, slot = inactive.pop_victim()
+                    except (IndexError, KeyError):  # nothing inactive: the Use stops here
+                        break
+                    old = table.pop(victim)
+                    del owner[slot]
+                    evicted.append(victim)
+                    if old.owner is tag:  # reuse the victim's own Block (same slot)
+                        old.parent, old.position, old.token_hash, old.refs = parent, position, 0, 1
+                        table[block] = old
+                    else:
+                        table[block] = Block(slot, parent, position, 0, 1, tag)
+                owner[table[block].slot] = block  # replaces the victim as the slot's owner
+                if touch is not None:
+                    touch(block)
+                stored.append(block)
+            done += 1
+        result.returned = done
+        self._publish_store(result, stored, anchor, _zeros(len(stored)))
+        self._publish_removed(result, evicted)
+        if evicted and stored:
+            gone = set(evicted)
+            for block in stored:
+                if block in gone:
+                    result.warnings.append(
+                        f"block {block} was evicted and stored again in the same use: upstream "
+                        "publishes it as stored then removed, so a router forgets a resident block"
+                    )
+        return result
+
+    def release_committed(self, blocks: tuple[int, ...]) -> MoveResult:
+        """Deref ``blocks``, each held by a Use this caller just applied and listed once (a
+        trace request releasing its chain): nothing to validate, so nothing is rechecked."""
+        self._release_all(blocks, [self.blocks[block] for block in blocks])
+        return MoveResult(1)
+
+    def _deref_fast(self, move: Deref) -> bool:
+        """Release plain held ids listed once each; False (nothing done) otherwise."""
+        blocks, table = cast(tuple[int, ...], move.blocks), self.blocks
+        if not blocks or len(set(blocks)) != len(blocks) or set(map(type, blocks)) != _INT_ONLY:
+            return False  # empty, a repeated id, a partial or not an int: the general path
+        infos = list(map(table.get, blocks))
+        if None in infos:
+            return False
+        for info in infos:
+            if not info.refs:  # type: ignore[union-attr]  # None is ruled out above
+                return False
+        self._release_all(blocks, infos)  # type: ignore[arg-type]
+        return True
+
+    def _release_all(self, blocks: Sequence[int], infos: list[Block]) -> None:
+        table, insert, tag = self.blocks, self.pool.index.insert, self._tag
+        for block, info in zip(blocks, infos, strict=True):
+            refs = info.refs - 1
+            if info.owner is not tag:
+                table[block] = Block(info.slot, info.parent, info.position, info.token_hash, refs, tag)
+            else:
+                info.refs = refs
+            if not refs:
+                insert(block, info.slot, info.parent)
+
     # -- validation (no mutation) ---------------------------------------------------------
 
     def _validate_use(self, move: Use) -> list[tuple[int, int | None, int]]:
@@ -490,14 +666,17 @@ class KvManager:
     # -- mutation helpers -----------------------------------------------------------------
 
     def _record(self, chain: list[tuple[int, int | None, int]]) -> None:
+        lineage = self.lineage
         for block, parent, position in chain:
-            self.lineage.setdefault(block, (parent, position))
+            if block not in lineage:
+                lineage.add(block, parent, position)
 
     def _hit(self, block: int) -> bool:
         """Active hit (refcount + 1) or inactive hit (reactivate); False on a miss."""
         info = self.blocks.get(block)
         if info is None:
             return False
+        info = self._mine(block, info)
         if info.refs == 0:
             self.pool.index.remove(block)
             self.pool.index.touch(block)  # frequency touch on an inactive hit only
@@ -506,12 +685,21 @@ class KvManager:
 
     def _register(self, block: int, slot: int, token_hash: int) -> None:
         parent, position = self.lineage[block]
-        self.blocks[block] = Block(slot, parent, position, token_hash)
+        self.blocks[block] = Block(slot, parent, position, token_hash, 1, self._tag)
         self.pool.owner[slot] = block
         self.pool.index.touch(block)
 
+    def _mine(self, block: int, info: Block) -> Block:
+        """``info`` if this manager may change it, else its private copy (copy on write)."""
+        if info.owner is self._tag:
+            return info
+        info = self.blocks[block] = Block(
+            info.slot, info.parent, info.position, info.token_hash, info.refs, self._tag
+        )
+        return info
+
     def _release(self, block: int) -> None:
-        info = self.blocks[block]
+        info = self._mine(block, self.blocks[block])
         info.refs -= 1
         if info.refs == 0:
             self.pool.index.insert(block, info.slot, info.parent)
@@ -618,7 +806,7 @@ class KvManager:
                 continue
             parent, position = self.lineage[block]
             self.pool.held.pop(slot)
-            self.blocks[block] = Block(slot, parent, position, token, refs=0)
+            self.blocks[block] = Block(slot, parent, position, token, 0, self._tag)
             self.pool.owner[slot] = block
             self.pool.index.touch(block)  # a registration touches the frequency sketch
             self.pool.index.insert(block, slot, parent)
@@ -638,12 +826,12 @@ class KvManager:
 
     def _publish(self, result: MoveResult, event: RouterEvent) -> None:
         if self.record_events:
-            self.events.append(event)
+            self._events.append(event)
         self.next_event_id += 1
         result.events.append(event)
 
     def _publish_store(
-        self, result: MoveResult, blocks: list[int], parent: int | None, tokens: list[int]
+        self, result: MoveResult, blocks: list[int], parent: int | None, tokens: Sequence[int]
     ) -> None:
         if blocks:
             event = RouterEvent(
@@ -664,19 +852,43 @@ class KvManager:
         twin.capacity, twin.block_size = self.capacity, self.block_size
         twin.eviction, twin.dp_rank = self.eviction, self.dp_rank
         twin.pool = self.pool.clone()
-        twin.blocks = {
-            k: Block(b.slot, b.parent, b.position, b.token_hash, b.refs)
-            for k, b in self.blocks.items()
-        }
+        # Blocks are shared until changed: both sides take fresh tags, so each copies a Block
+        # before its first change (see Block.owner).
+        twin.blocks = self.blocks.copy()
+        twin._tag, self._tag = object(), object()
         twin.partials = self.partials.copy()
-        twin.lineage = self.lineage.copy()
-        twin.events = list(self.events)
+        twin.lineage = self.lineage.clone()
+        twin._events = self._events.clone()
         twin.record_events = self.record_events
         twin.next_event_id = self.next_event_id
         twin.clock_ms, twin.offload = self.clock_ms, self.offload
         twin.offload_engine = self.offload_engine.clone() if self.offload_engine else None
         twin.landed = self.landed.copy()
         return twin
+
+    def frozen_footprint(self) -> int:
+        """About what :meth:`freeze` will take, counted without packing anything: 8 bytes per
+        Block field and per packed table entry (an inactive block has ~10 in its index)."""
+        pool = self.pool
+        offload = self.offload_engine.footprint() if self.offload_engine is not None else 0
+        tables = 48 * len(self.blocks) + 16 * len(pool.owner) + 8 * len(pool.free)
+        return tables + 80 * len(pool.index) + offload
+
+    def freeze(self) -> FrozenManager:
+        """A compact copy for a long-lived checkpoint: :meth:`FrozenManager.clone` restores it."""
+        return FrozenManager(self)
+
+    def footprint(self) -> int:
+        """Approximate bytes a clone holds of its own: its tables (the append-only history is
+        shared, see kvtui.sim.history) and, in time, the Blocks it keeps while the original
+        copies them on write."""
+        return (
+            sys.getsizeof(self.blocks)
+            + sys.getsizeof(self.partials)
+            + self.pool.footprint()
+            + 80 * len(self.blocks)
+            + (self.offload_engine.footprint() if self.offload_engine is not None else 0)
+        )
 
     def restore(self, snapshot: KvManager) -> None:
         """Become `snapshot` (a private clone) in place: the rollback of a multi-move command.
@@ -708,6 +920,71 @@ class KvManager:
         if self.landed:
             out["landed"] = sorted(self.landed)
         return out
+
+
+class FrozenManager:
+    """A KvManager packed (kvtui.sim.frozen): its Blocks as columns, pool and index frozen,
+    the shared history by watermark. ``clone()`` rebuilds an equal manager."""
+
+    def __init__(self, mgr: KvManager) -> None:
+        self.scalars = (
+            mgr.capacity, mgr.block_size, mgr.eviction, mgr.dp_rank, mgr.next_event_id,
+            mgr.clock_ms, mgr.offload, mgr.record_events,
+        )
+        self.lineage = mgr.lineage.clone()
+        self.events = mgr._events.clone()
+        infos = list(mgr.blocks.values())
+        self.ids = pack(mgr.blocks.keys(), UNSIGNED)
+        self.columns = (
+            pack([b.slot for b in infos], SIGNED),
+            pack([b.parent for b in infos], None),  # None for roots: references
+            pack([b.position for b in infos], SIGNED),
+            pack([b.token_hash for b in infos], UNSIGNED),
+            pack([b.refs for b in infos], SIGNED),
+        )
+        self.partials = mgr.partials.copy()
+        self.pool = mgr.pool.freeze()
+        self.offload_engine = mgr.offload_engine.clone() if mgr.offload_engine else None
+        self.landed = mgr.landed.copy()
+
+    def clone(self) -> KvManager:
+        twin = KvManager.__new__(KvManager)
+        (
+            twin.capacity, twin.block_size, twin.eviction, twin.dp_rank, twin.next_event_id,
+            twin.clock_ms, twin.offload, twin.record_events,
+        ) = self.scalars
+        twin._tag = tag = object()
+        twin.blocks = {
+            block: Block(slot, parent, position, token, refs, tag)
+            for block, slot, parent, position, token, refs in zip(self.ids, *self.columns, strict=True)
+        }
+        twin.partials = self.partials.copy()
+        twin.lineage = self.lineage.clone()
+        twin._events = self.events.clone()
+        twin.pool = self.pool.thaw()
+        twin.offload_engine = self.offload_engine.clone() if self.offload_engine else None
+        twin.landed = self.landed.copy()
+        return twin
+
+    def footprint(self) -> int:
+        offload = self.offload_engine.footprint() if self.offload_engine is not None else 0
+        return nbytes(self.ids, *self.columns) + self.pool.nbytes + offload + 1_000
+
+    def intact(self) -> bool:
+        return self.lineage.intact() and self.events.intact()
+
+
+_ZEROS: list[tuple[int, ...]] = [()]
+
+
+def _zeros(count: int) -> tuple[int, ...]:
+    """Token hashes of blocks stored without any: one shared tuple per length (a session keeps
+    every event, and most stores carry no token hashes)."""
+    if count > 256:
+        return (0,) * count
+    while len(_ZEROS) <= count:
+        _ZEROS.append((0,) * len(_ZEROS))
+    return _ZEROS[count]
 
 
 def _name(parent: int | None) -> str:

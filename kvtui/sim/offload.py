@@ -15,6 +15,7 @@ resident block pinned by an in-flight swap-in (taken out of the index like a G1 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -354,6 +355,11 @@ class OffloadEngine:
         return len(out) > done
 
     # -- copies ---------------------------------------------------------------------------
+
+    def footprint(self) -> int:
+        """Approximate bytes of a clone's own containers."""
+        own = (self.resident, self.pins, self.inflight, self.batches, self.swapins)
+        return self.pool.footprint() + sum(map(sys.getsizeof, own))
 
     def clone(self) -> OffloadEngine:
         """Independent copy for undo checkpoints; records are immutable, so dicts copy flat."""

@@ -8,9 +8,12 @@ every slot without scanning blocks.
 
 from __future__ import annotations
 
+import sys
 from collections import deque
+from typing import Any
 
 from kvtui.sim.eviction import InactiveIndex, make_index
+from kvtui.sim.frozen import SIGNED, PackedDict, nbytes, pack_deque
 from kvtui.sim.moves import BlockRef
 
 QUARANTINED = "quarantined"  # G1 source slot of an in-flight G1→G2 copy (SPEC §6.2)
@@ -57,6 +60,14 @@ class BlockPool:
         self.held.pop(slot, None)
         self.free.append(slot)
 
+    def footprint(self) -> int:
+        """Approximate bytes of a clone's own containers (slot tables and eviction index)."""
+        return sum(map(sys.getsizeof, (self.free, self.owner, self.held))) + container_bytes(self.index)
+
+    def freeze(self) -> FrozenPool:
+        """A compact copy for a long-lived checkpoint (kvtui.sim.frozen)."""
+        return FrozenPool(self)
+
     def clone(self) -> BlockPool:
         twin = BlockPool.__new__(BlockPool)
         twin.capacity = self.capacity
@@ -65,3 +76,47 @@ class BlockPool:
         twin.owner = self.owner.copy()
         twin.held = self.held.copy()
         return twin
+
+
+class FrozenPool:
+    """A BlockPool packed: free list and slot owners as arrays, the index frozen if it can be."""
+
+    __slots__ = ("capacity", "free", "owner", "held", "index")
+
+    def __init__(self, pool: BlockPool) -> None:
+        self.capacity = pool.capacity
+        self.free = pack_deque(pool.free)
+        self.owner = PackedDict(pool.owner, SIGNED, None)
+        self.held = pool.held.copy()
+        freeze = getattr(pool.index, "freeze", None)
+        self.index: Any = freeze() if freeze is not None else pool.index.clone()
+
+    def thaw(self) -> BlockPool:
+        twin = BlockPool.__new__(BlockPool)
+        twin.capacity = self.capacity
+        twin.free = deque(self.free)
+        twin.owner = self.owner.thaw()
+        twin.held = self.held.copy()
+        index = self.index
+        twin.index = index.thaw() if hasattr(index, "thaw") else index.clone()
+        return twin
+
+    @property
+    def nbytes(self) -> int:
+        index = getattr(self.index, "nbytes", None)
+        return nbytes(self.free, self.owner) + (index if index is not None else container_bytes(self.index))
+
+
+def container_bytes(obj: object) -> int:
+    """Bytes of the containers an object holds directly (an eviction index and its sketch)."""
+    names = [*getattr(obj, "__dict__", ()), *getattr(type(obj), "__slots__", ())]
+    total = 0
+    for name in names:
+        value = getattr(obj, name, None)
+        if isinstance(value, dict | list | set | bytearray | deque):
+            total += sys.getsizeof(value)
+            if isinstance(value, list) and value and isinstance(value[0], dict):  # multi_lru tiers
+                total += sum(map(sys.getsizeof, value))
+        elif hasattr(value, "counters"):  # multi_lru's TinyLFU sketch
+            total += container_bytes(value)
+    return total

@@ -35,7 +35,7 @@ from kvtui.tui.settings import load_theme, save_theme
 from kvtui.tui.widgets.command_line import CommandInput, CommandLine
 from kvtui.tui.widgets.event_log import FILTER_TITLES, EventLog
 from kvtui.tui.widgets.lineage import LineageTree
-from kvtui.tui.widgets.panels import DetailPanel, G2Panel, NoteBanner, StatusLine
+from kvtui.tui.widgets.panels import DetailPanel, G2Panel, NoteBanner, StatusLine, update_text
 from kvtui.tui.widgets.pool_map import PoolMap, legend
 from kvtui.tui.widgets.queue import EvictionQueue
 from kvtui.tui.widgets.requests_view import RequestsView
@@ -342,7 +342,8 @@ class KvtuiApp(App[None]):
         status.show(snap, self.playing, self.speed)
         self.query_one(NoteBanner).show(snap)
         self.query_one(PoolMap).show(snap)
-        self.query_one("#legend", Static).update(self._legend(snap))
+        legend_text = self._legend(snap)  # re-laid out only when a part's width changes
+        update_text(self.query_one("#legend", Static), legend_text, tuple(map(len, legend_text.split(" "))))
         self.query_one(LineageTree).show(snap)
         self.query_one(EvictionQueue).show(snap)
         self.query_one(EventLog).show(snap)

@@ -1,12 +1,18 @@
-"""One immutable snapshot of a session per step: everything the TUI draws, built in one go.
+"""One snapshot of a session per step: everything the TUI draws, built without Textual.
 
 Built from the engine after each step (off the UI thread) and handed to the widgets, which
-render it and never touch the engine themselves. No Textual import here, so it is testable and
-cheap to build: O(occupied slots + blocks shown), not O(history).
+render it and never touch the engine themselves. Testable and cheap to build: after one step
+forward only what that step touched is looked at (the slots and blocks of its moves, the
+blocks it evicted, the head of the eviction queue), so a step costs O(touched + queue), never
+O(capacity) or O(registered blocks). The per-slot codes, slot owners, block views and event
+list are kept by a :class:`ViewState` shared along a run of snapshots and updated in place;
+anything else (a jump, a step back, a G2 session, another session) rebuilds it in full.
+Snapshots are rendered in order, so a widget only ever reads the latest state through them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -14,7 +20,7 @@ from kvtui.session.labels import short_move
 from kvtui.session.session import Session
 from kvtui.sim.events import RouterEvent
 from kvtui.sim.manager import KvManager, MoveResult
-from kvtui.sim.moves import Partial, Use
+from kvtui.sim.moves import Deref, Partial, Promote, Use
 from kvtui.tui.scheduler_view import scheduler_view
 from kvtui.tui.story import StepStory, build_story
 
@@ -37,6 +43,50 @@ class BlockView(NamedTuple):
     reason: str
 
 
+class EventRows:
+    """The (step, event) pairs up to a snapshot's step: a shared list seen up to ``length``."""
+
+    __slots__ = ("pairs", "length")
+
+    def __init__(self, pairs: list[tuple[int, RouterEvent]], length: int) -> None:
+        self.pairs, self.length = pairs, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> tuple[int, RouterEvent]:
+        if not -self.length <= index < self.length:
+            raise IndexError(index)
+        return self.pairs[index % self.length]
+
+    def __iter__(self) -> Iterator[tuple[int, RouterEvent]]:
+        return iter(self.pairs[: self.length])
+
+
+class _ReadOnly(Mapping[Any, Any]):
+    """A read-only window on one of the ViewState's tables."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[Any, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._data[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     name: str
@@ -51,13 +101,13 @@ class Snapshot:
     notes: tuple[str, ...]
     command: str  # the command that produced this state ("" at the start)
     slots: bytes  # one kind code per slot
-    owner: dict[int, int | str]  # slot -> block id or partial name
+    owner: Mapping[int, int | str]  # slot -> block id or partial name
     counts: dict[str, int]
     order: tuple[int, ...]  # next G1 victims (at most QUEUE_LIMIT)
     reasons: dict[int, str]
     changed: dict[int, str]  # slot -> "stored" | "reactivated" | "evicted"
-    blocks: dict[int, BlockView]
-    events: tuple[tuple[int, RouterEvent], ...]  # (step, event) for every event so far
+    blocks: Mapping[int, BlockView]
+    events: EventRows  # (step, event) for every event so far
     warnings: tuple[str, ...]
     expansion: tuple[str, ...]  # the MoveBlocks a request command expanded to (short labels)
     returned: int | None
@@ -65,6 +115,10 @@ class Snapshot:
     step_events: frozenset[int] = field(default_factory=frozenset)  # event ids of this step
     scheduler: Any = None  # kvtui.tui.scheduler_view.SchedView in scheduler mode
     story: StepStory | None = None  # the step in words, the timeline window, the requests
+    # What this snapshot changed since the previous one (None: anything may have changed):
+    dirty: frozenset[int] | None = None  # slots whose code or owner changed
+    touched: frozenset[int] | None = None  # blocks whose view may have changed
+    state: Any = None  # the ViewState behind owner, blocks and events
 
     @property
     def next_victim(self) -> int | None:
@@ -73,6 +127,112 @@ class Snapshot:
     def slot_of(self, block: int) -> int | None:
         view = self.blocks.get(block)
         return view.slot if view else None
+
+
+class ViewState:
+    """Per-slot codes, slot owners, block views and event rows, updated step by step."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.manager: KvManager = session.manager
+        self.step = session.cursor
+        mgr = self.manager
+        self.codes = _slot_codes(mgr)
+        self.counts = {name: self.codes.count(code) for code, name in enumerate(KIND_NAMES)}
+        self.owner: dict[int, int | str] = {
+            slot: (ref.name if isinstance(ref, Partial) else ref) for slot, ref in mgr.pool.owner.items()
+        }
+        self.partial_slots = dict(mgr.partials)
+        self.order: list[int] = mgr.eviction_order(QUEUE_LIMIT)
+        self.reasons = {block: mgr.pool.index.describe(block) for block in self.order}
+        self.views = _block_views(mgr, self.order, self.reasons)
+        self.block_refs = mgr.num_active_block_refs - len(mgr.partials)  # refs of full blocks
+        self.pairs: list[tuple[int, RouterEvent]] = []
+        for number in range(1, session.cursor + 1):
+            self.pairs += [(number, e) for e in session.results[number - 1].events]
+
+    def follows(self, session: Session) -> bool:
+        """True when ``session`` is one plain G1 step ahead of this state."""
+        return (
+            session is self.session
+            and session.manager is self.manager
+            and session.cursor == self.step + 1
+            and session.config.offload is None
+        )
+
+    def advance(
+        self, session: Session, previous: Snapshot
+    ) -> tuple[frozenset[int], frozenset[int], dict[int, str]]:
+        """Apply the last step's changes; (dirty slots, touched blocks, changed slots)."""
+        mgr, result = self.manager, session.results[session.cursor - 1]
+        blocks, partials = _touched(result, session.steps[session.cursor - 1].command)
+        old_order = self.order
+        old_slots = {self.views[b].slot for b in blocks if b in self.views}
+        old_slots |= {self.partial_slots[p] for p in partials if p in self.partial_slots}
+        changed = _changed(mgr, result, session.steps[session.cursor - 1].command, previous, self.views)
+        new_slots = {mgr.blocks[b].slot for b in blocks if b in mgr.blocks}
+        new_slots |= {mgr.partials[p] for p in partials if p in mgr.partials}
+        dirty = old_slots | new_slots
+        for slot in dirty:
+            self._recode(slot)
+        for name in partials:
+            if name in mgr.partials:
+                self.partial_slots[name] = mgr.partials[name]
+            else:
+                self.partial_slots.pop(name, None)
+        self.order = mgr.eviction_order(QUEUE_LIMIT)
+        index = mgr.pool.index
+        self.reasons = {block: index.describe(block) for block in self.order}
+        rank = {block: n for n, block in enumerate(self.order, 1)}
+        touched = blocks | set(old_order) | set(self.order)
+        for block in touched:
+            info = mgr.blocks.get(block)
+            old = self.views.pop(block, None)
+            if old is not None:
+                self.block_refs -= old.refs
+            if info is not None:
+                self.views[block] = _g1_view(block, info, rank.get(block), self.reasons)
+                self.block_refs += info.refs
+        self.pairs += [(session.cursor, e) for e in result.events]
+        self.step = session.cursor
+        return frozenset(dirty), frozenset(touched), changed
+
+    def _recode(self, slot: int) -> None:
+        mgr = self.manager
+        ref = mgr.pool.owner.get(slot)
+        if isinstance(ref, Partial):
+            code, self.owner[slot] = PARTIAL, ref.name
+        elif ref is not None:
+            info = mgr.blocks.get(ref)
+            code = ACTIVE if info is not None and info.refs else INACTIVE
+            self.owner[slot] = ref
+        else:
+            self.owner.pop(slot, None)
+            why = mgr.pool.held.get(slot)
+            code = RESET if why is None else QUARANTINED if why == "quarantined" else RESERVED
+        old = self.codes[slot]
+        if old != code:
+            self.counts[KIND_NAMES[old]] -= 1
+            self.counts[KIND_NAMES[code]] += 1
+            self.codes[slot] = code
+
+
+def _touched(result: MoveResult, command: Any) -> tuple[set[int], set[str]]:
+    """Blocks and partial names the step's moves named, plus the blocks it evicted."""
+    moves = [move for move, _ in result.expanded] or [getattr(command, "move", None)]
+    blocks: set[int] = set(result.evicted)
+    partials: set[str] = set()
+    for move in moves:
+        if isinstance(move, Use | Deref):
+            for ref in move.blocks:
+                if isinstance(ref, Partial):
+                    partials.add(ref.name)
+                else:
+                    blocks.add(ref)
+        elif isinstance(move, Promote):
+            blocks.add(move.block)
+            partials.add(move.partial)
+    return blocks, partials
 
 
 def _slot_codes(mgr: KvManager) -> bytearray:
@@ -89,47 +249,54 @@ def _slot_codes(mgr: KvManager) -> bytearray:
     return codes
 
 
-def _changed(mgr: KvManager, session: Session, previous: Snapshot | None) -> dict[int, str]:
-    """Slots the last command touched: new stores (some on evicted slots) and reactivations."""
-    result = session.last_result
-    if result is None or session.cursor == 0:
+def _changed(
+    mgr: KvManager,
+    result: MoveResult,
+    command: Any,
+    previous: Snapshot | None,
+    views: Mapping[int, BlockView],
+) -> dict[int, str]:
+    """Slots the last command touched: new stores (some on evicted slots) and reactivations.
+
+    ``views`` are the block views *before* the command (where evicted blocks were).
+    """
+    if previous is None:
         return {}
     changed: dict[int, str] = {}
-    evicted = set(result.evicted)
     for block in result.stored:
         info = mgr.blocks.get(block)
         if info is not None:
             changed[info.slot] = "stored"
-    step = session.steps[session.cursor - 1]
-    move = getattr(step.command, "move", None)
-    if isinstance(move, Use) and previous is not None:
+    move = getattr(command, "move", None)
+    if isinstance(move, Use):
         for ref in move.blocks:
             info = mgr.blocks.get(ref) if isinstance(ref, int) else None
             if info is not None and info.slot not in changed and previous.slots[info.slot] == INACTIVE:
                 changed[info.slot] = "reactivated"
-    if evicted and previous is not None:
-        for slot, ref in previous.owner.items():
-            if ref in evicted:
-                changed[slot] = "evicted"
+    for block in result.evicted:
+        view = views.get(block)
+        if view is not None and view.slot is not None and previous.owner.get(view.slot) == block:
+            changed[view.slot] = "evicted"
     return changed
+
+
+def _g1_view(block: int, b: Any, rank: int | None, reasons: dict[int, str]) -> BlockView:
+    return BlockView(
+        block,
+        "active" if b.refs else "inactive",
+        "G1",
+        b.slot,
+        b.parent,
+        b.position,
+        b.refs,
+        rank,
+        reasons.get(block, "held by a request" if b.refs else ""),
+    )
 
 
 def _block_views(mgr: KvManager, order: list[int], reasons: dict[int, str]) -> dict[int, BlockView]:
     rank = {block: n for n, block in enumerate(order, 1)}
-    views = {
-        block: BlockView(
-            block,
-            "active" if b.refs else "inactive",
-            "G1",
-            b.slot,
-            b.parent,
-            b.position,
-            b.refs,
-            rank.get(block),
-            reasons.get(block, "held by a request" if b.refs else ""),
-        )
-        for block, b in mgr.blocks.items()
-    }
+    views = {block: _g1_view(block, b, rank.get(block), reasons) for block, b in mgr.blocks.items()}
     offload = getattr(mgr, "offload_engine", None)
     if offload is not None:
         _add_g2_views(mgr, offload, views)
@@ -167,18 +334,23 @@ def _add_g2_views(mgr: KvManager, offload: Any, views: dict[int, BlockView]) -> 
 
 def build_snapshot(session: Session, previous: Snapshot | None = None) -> Snapshot:
     mgr = session.manager
-    order = mgr.eviction_order(QUEUE_LIMIT)
-    index = mgr.pool.index
-    reasons = {block: index.describe(block) for block in order}
-    codes = _slot_codes(mgr)
-    counts = {name: 0 for name in KIND_NAMES}
-    for code, name in enumerate(KIND_NAMES):
-        counts[name] = codes.count(code)
-    counts["refs"] = mgr.num_active_block_refs
+    state: ViewState | None = previous.state if previous is not None else None
     last: MoveResult | None = session.last_result if session.cursor else None
+    if state is not None and previous is not None and state.follows(session) and state.step == previous.step:
+        dirty, touched, changed = state.advance(session, previous)
+        dirty_slots: frozenset[int] | None = dirty
+        touched_blocks: frozenset[int] | None = touched
+    else:
+        state = ViewState(session)
+        dirty_slots = touched_blocks = None
+        changed = {}
+        if last is not None and previous is not None:  # the previous state is left as it was
+            command = session.steps[session.cursor - 1].command
+            changed = _changed(mgr, last, command, previous, previous.blocks)
     step_events = frozenset(e.event_id for e in last.events) if last else frozenset()
-    events = _events(session, previous)
     offload = getattr(mgr, "offload_engine", None)
+    counts = dict(state.counts)
+    counts["refs"] = state.block_refs + len(mgr.partials)
     return Snapshot(
         name=session.name,
         description=session.description,
@@ -191,14 +363,14 @@ def build_snapshot(session: Session, previous: Snapshot | None = None) -> Snapsh
         offload=session.config.offload is not None,
         notes=tuple(session.current_step.notes),
         command=session.steps[session.cursor - 1].text if session.cursor else "",
-        slots=bytes(codes),
-        owner={slot: (ref.name if isinstance(ref, Partial) else ref) for slot, ref in mgr.pool.owner.items()},
+        slots=bytes(state.codes),
+        owner=_ReadOnly(state.owner),
         counts=counts,
-        order=tuple(order),
-        reasons=reasons,
-        changed=_changed(mgr, session, previous),
-        blocks=_block_views(mgr, order, reasons),
-        events=events,
+        order=tuple(state.order),
+        reasons=state.reasons,
+        changed=changed,
+        blocks=_ReadOnly(state.views),
+        events=EventRows(state.pairs, len(state.pairs)),
         warnings=tuple(last.warnings) if last else (),
         expansion=tuple(f"{short_move(m)} → {r.returned}" for m, r in last.expanded) if last else (),
         returned=last.returned if last else None,
@@ -206,18 +378,7 @@ def build_snapshot(session: Session, previous: Snapshot | None = None) -> Snapsh
         step_events=step_events,
         scheduler=scheduler_view(session),
         story=build_story(session, previous.story if previous else None),
+        dirty=dirty_slots,
+        touched=touched_blocks,
+        state=state,
     )
-
-
-def _events(session: Session, previous: Snapshot | None) -> tuple[tuple[int, RouterEvent], ...]:
-    """(step, event) pairs up to the cursor; extends the previous tuple after one step forward."""
-    results, cursor = session.results, session.cursor
-    if previous is not None and previous.step == cursor - 1 and cursor > 0:
-        start = previous.events[-1][1].event_id + 1 if previous.events else 0
-        new = tuple((cursor, e) for e in results[cursor - 1].events)
-        if not new or new[0][1].event_id == start:
-            return previous.events + new
-    pairs: list[tuple[int, RouterEvent]] = []
-    for number in range(1, cursor + 1):
-        pairs += [(number, e) for e in results[number - 1].events]
-    return tuple(pairs)

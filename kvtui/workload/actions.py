@@ -6,7 +6,7 @@ action. The workload executes them (kvtui.workload.requests); it never parses te
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 TRACE_TOKENS_PER_ID = 512
@@ -102,6 +102,8 @@ class VisitCommand:
 
     blocks: tuple[int, ...]
     input_tokens: int | None = None
+    # True when built from a loaded trace, whose loader checked the ids are distinct plain ints
+    checked: bool = field(default=False, compare=False)
 
     def __str__(self) -> str:
         text = "visit " + " ".join(map(str, self.blocks))

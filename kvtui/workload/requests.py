@@ -116,6 +116,13 @@ class RequestTable:
             {name: req if req.state == FINISHED else req.clone() for name, req in self.requests.items()}
         )
 
+    def restore(self, snapshot: RequestTable) -> None:
+        self.requests = snapshot.requests
+
+    def footprint(self) -> int:
+        """Rough bytes of a clone: a request's objects plus its tokens and block ids."""
+        return sum(2_000 + 40 * len(req.seq.tokens) for req in self.requests.values())
+
     def __len__(self) -> int:
         return len(self.requests)
 
@@ -130,7 +137,7 @@ def execute_request(mgr: KvManager, table: RequestTable, command: ManualCommand)
     changed, so the caller snapshots first (:meth:`World.execute_request` does).
     """
     if isinstance(command, VisitCommand):
-        return visit(mgr, command.blocks)
+        return visit(mgr, command.blocks, checked=command.checked)
     if isinstance(command, NewRequest):
         return _create(mgr, table, command)
     req = table.get(command.name)
@@ -142,17 +149,23 @@ def execute_request(mgr: KvManager, table: RequestTable, command: ManualCommand)
     return _ACTIONS[command.verb](mgr, req, command.amount)
 
 
-def visit(mgr: KvManager, blocks: Sequence[int], parent: int | None = None) -> MoveResult:
+def visit(
+    mgr: KvManager, blocks: Sequence[int], parent: int | None = None, checked: bool = False
+) -> MoveResult:
     """Use the chain ``blocks``, then release the entries it committed, tail-first.
 
     ``returned`` is the number of entries the ``Use`` committed (fewer than the chain when G1
     ran out of slots, or when G2 is enabled and the ``Use`` stopped on an offload).
+    ``checked``: the ids are known distinct plain ints (a loaded trace), so the ``Use`` does
+    not check them again and the ``Deref`` of what it committed is not validated at all.
     """
     out = MoveResult(0)
     use = Use(tuple(blocks), parent=parent)
-    got = _apply(mgr, out, use)
+    got = _fold(out, use, mgr.use(use, checked=True) if checked else mgr.apply(use))
     if got.returned:
-        _apply(mgr, out, Deref(tuple(reversed(use.blocks[: got.returned]))))
+        release = tuple(reversed(use.blocks[: got.returned]))
+        deref = Deref(release)
+        _fold(out, deref, mgr.release_committed(release) if checked else mgr.apply(deref))  # type: ignore[arg-type]
     out.returned = got.returned
     return out
 
@@ -316,7 +329,10 @@ def _check_partials_free(mgr: KvManager, req: Request, use: Use) -> None:
 
 def _apply(mgr: KvManager, out: MoveResult, move: Move) -> MoveResult:
     """Apply one expanded move through the manager and fold its result into ``out``."""
-    got = mgr.apply(move)
+    return _fold(out, move, mgr.apply(move))
+
+
+def _fold(out: MoveResult, move: Move, got: MoveResult) -> MoveResult:
     out.expanded.append((move, got))
     out.events.extend(got.events)
     out.stored.extend(got.stored)

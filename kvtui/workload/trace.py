@@ -313,7 +313,7 @@ class TraceReplay:
         """``visit`` the chain; with G2, a Use stopped on an offload waits and continues."""
         mgr = self.manager
         if not mgr.offload_enabled:
-            result = visit(mgr, ids)
+            result = visit(mgr, ids, checked=True)  # the loader checked the ids
             results.append(result)
             return result.returned
         committed = 0

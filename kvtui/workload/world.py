@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from kvtui.sim.config import Config
@@ -45,14 +45,42 @@ class World:
         return cls(KvManager.from_config(config), RequestTable(), sched)
 
     def clone(self) -> World:
-        sched = self.scheduler.clone() if self.scheduler is not None else None
-        return World(self.manager.clone(), self.requests.clone(), sched)
+        """Each member clones itself (a member added to World needs only a ``clone`` method;
+        an absent one, None, stays None)."""
+        return World(*(_copy(getattr(self, f.name), "clone") for f in fields(self)))
 
     def restore(self, snapshot: World) -> None:
-        """Become ``snapshot`` (a private clone) in place, so every holder sees the rollback."""
-        self.manager.restore(snapshot.manager)
-        self.requests.requests = snapshot.requests.requests
-        self.scheduler = snapshot.scheduler
+        """Become ``snapshot`` (a private clone) in place, so every holder sees the rollback.
+
+        A member with a ``restore`` method becomes its snapshot in place; any other is replaced.
+        """
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(snapshot, f.name)
+            if mine is not None and theirs is not None and hasattr(mine, "restore"):
+                mine.restore(theirs)
+            else:
+                setattr(self, f.name, theirs)
+
+    def freeze(self) -> FrozenWorld:
+        """A compact copy for a long-lived checkpoint; its ``clone()`` gives back a World.
+
+        Members with a ``freeze`` method are packed (the manager); the others are cloned.
+        """
+        return FrozenWorld([_copy(getattr(self, f.name), "freeze") for f in fields(self)])
+
+    def frozen_footprint(self) -> int:
+        """About what :meth:`freeze` will take (members without an estimate count as clones)."""
+        members = [getattr(self, f.name) for f in fields(self)]
+        return sum(getattr(m, "frozen_footprint", getattr(m, "footprint", lambda: 0))() for m in members)
+
+    def footprint(self) -> int:
+        """Approximate bytes a clone holds of its own (checkpoints are budgeted by it)."""
+        members = [getattr(self, f.name) for f in fields(self)]
+        return sum(m.footprint() for m in members if hasattr(m, "footprint"))
+
+    def intact(self) -> bool:
+        """False for a clone whose shared history a diverging write cut (see kvtui.sim.history)."""
+        return self.manager.intact()
 
     def execute_request(self, command: RequestCommand) -> MoveResult:
         """Apply a request command atomically: a rejected one leaves the World as it was.
@@ -146,3 +174,26 @@ class World:
     def dump(self) -> dict[str, Any]:
         """The manager's full dump (exact before/after comparisons in tests)."""
         return self.manager.dump()
+
+
+def _copy(member: Any, how: str) -> Any:
+    """``member.freeze()`` / ``member.clone()`` (a clone when it cannot freeze); None stays None."""
+    if member is None:
+        return None
+    return getattr(member, how, member.clone)()
+
+
+class FrozenWorld:
+    """A World's members packed or cloned, in field order (see :meth:`World.freeze`)."""
+
+    def __init__(self, members: list[Any]) -> None:
+        self.members = members
+
+    def clone(self) -> World:
+        return World(*(_copy(member, "clone") for member in self.members))
+
+    def footprint(self) -> int:
+        return sum(m.footprint() for m in self.members if hasattr(m, "footprint"))
+
+    def intact(self) -> bool:
+        return all(m.intact() for m in self.members if hasattr(m, "intact"))

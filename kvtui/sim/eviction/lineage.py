@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import heapq
 
+from kvtui.sim.frozen import SIGNED, UNSIGNED, PackedDict, nbytes, pack
+
 
 class LineageIndex:
     """Nodes are kept in parallel dicts (not objects) so that `clone` is a few C-level copies.
@@ -157,6 +159,10 @@ class LineageIndex:
         twin._next_tick = self._next_tick
         return twin
 
+    def freeze(self) -> FrozenLineage:
+        """A compact copy for a long-lived checkpoint (kvtui.sim.frozen)."""
+        return FrozenLineage(self)
+
     @property
     def node_count(self) -> int:
         """Real and ghost nodes (for tests of ghost pruning)."""
@@ -198,3 +204,33 @@ class LineageIndex:
         self._heap = [(t, b) for b, t in self._tick.items() if self._children[b] == 0]
         heapq.heapify(self._heap)
         self._queued = {tick for tick, _ in self._heap}
+
+
+class FrozenLineage:
+    """A LineageIndex packed: its four node tables as arrays, its (small) heap copied."""
+
+    __slots__ = ("tick", "slot", "parent", "children", "heap", "queued", "next_tick")
+
+    def __init__(self, index: LineageIndex) -> None:
+        self.tick = PackedDict(index._tick, UNSIGNED, SIGNED)
+        self.slot = PackedDict(index._slot, UNSIGNED, SIGNED)
+        self.parent = PackedDict(index._parent, UNSIGNED, UNSIGNED)
+        self.children = PackedDict(index._children, UNSIGNED, SIGNED)
+        self.heap = (pack([t for t, _ in index._heap], SIGNED), pack([b for _, b in index._heap], UNSIGNED))
+        self.queued = pack(index._queued, SIGNED)
+        self.next_tick = index._next_tick
+
+    def thaw(self) -> LineageIndex:
+        twin = LineageIndex.__new__(LineageIndex)
+        twin._tick = self.tick.thaw()
+        twin._slot = self.slot.thaw()
+        twin._parent = self.parent.thaw()
+        twin._children = self.children.thaw()
+        twin._heap = list(zip(*self.heap, strict=True))
+        twin._queued = set(self.queued)
+        twin._next_tick = self.next_tick
+        return twin
+
+    @property
+    def nbytes(self) -> int:
+        return nbytes(self.tick, self.slot, self.parent, self.children, *self.heap, self.queued)

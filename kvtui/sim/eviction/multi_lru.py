@@ -12,6 +12,7 @@ from collections import OrderedDict
 from itertools import chain, islice
 
 from kvtui.sim.eviction.tinylfu import TinyLfu
+from kvtui.sim.frozen import SIGNED, UNSIGNED, PackedDict, nbytes
 
 THRESHOLDS = (3, 8, 15)
 TIER_NAMES = ("cold", "warm", "hot", "very hot")
@@ -39,7 +40,8 @@ class MultiLruIndex:
         return block in self._tier_of
 
     def insert(self, block: int, slot: int, parent: int | None) -> None:
-        tier = tier_for(self.sketch.estimate(block))
+        count = self.sketch.estimate(block)
+        tier = 0 if count < 3 else 1 if count < 8 else 2 if count < 15 else 3  # tier_for, inlined
         self._tiers[tier][block] = slot
         self._tier_of[block] = tier
 
@@ -73,3 +75,26 @@ class MultiLruIndex:
         twin._tiers = [entries.copy() for entries in self._tiers]
         twin._tier_of = self._tier_of.copy()
         return twin
+
+    def freeze(self) -> FrozenMultiLru:
+        """A compact copy for a long-lived checkpoint (kvtui.sim.frozen)."""
+        tiers = [PackedDict(entries, UNSIGNED, SIGNED) for entries in self._tiers]
+        return FrozenMultiLru(self.sketch.clone(), tiers, PackedDict(self._tier_of, UNSIGNED, SIGNED))
+
+
+class FrozenMultiLru:
+    __slots__ = ("sketch", "tiers", "tier_of")
+
+    def __init__(self, sketch: TinyLfu, tiers: list[PackedDict], tier_of: PackedDict) -> None:
+        self.sketch, self.tiers, self.tier_of = sketch, tiers, tier_of
+
+    def thaw(self) -> MultiLruIndex:
+        twin = MultiLruIndex.__new__(MultiLruIndex)
+        twin.sketch = self.sketch.clone()
+        twin._tiers = [tier.thaw_ordered() for tier in self.tiers]
+        twin._tier_of = self.tier_of.thaw()
+        return twin
+
+    @property
+    def nbytes(self) -> int:
+        return nbytes(self.tier_of, *self.tiers) + len(self.sketch.counters)

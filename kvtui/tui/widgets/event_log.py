@@ -127,7 +127,12 @@ class EventLog(ScrollView, can_focus=True):
                 self._strips.append(row_strip(step, event, current, self.selected))
         self._events = new
         self._restyle(snap.step_events)
-        self.virtual_size = Size(self.size.width, len(self._strips) + 1)
+        size = Size(self.size.width, len(self._strips) + 1)
+        if size != self.virtual_size:
+            # Set without the reactive's layout pass (which repaints the whole screen at every
+            # step): the log's own region does not change, only its scroll range.
+            self.set_reactive(EventLog.virtual_size, size)
+            self._refresh_scrollbars()
         self.cursor = max(0, len(self._rows) - 1)
         self.follow()
         self.refresh()

@@ -1,4 +1,8 @@
-"""The lineage tree: registered blocks (G1, G2, in flight) by parent, updated incrementally."""
+"""The lineage tree: registered blocks (G1, G2, in flight) by parent, updated incrementally.
+
+After a plain step only the blocks the step touched (its moves' blocks, evictions, the head of
+the eviction queue before and after) are looked at; other snapshots diff every block.
+"""
 
 from __future__ import annotations
 
@@ -61,19 +65,32 @@ class LineageTree(Tree[int]):
         self._parents: dict[int, int | None] = {}
         self._more: TreeNode[int] | None = None
         self._depth: dict[int, int] = {}
+        self._victim: int | None = None
 
     def show(self, snap: Snapshot) -> None:
         views = snap.blocks
-        gone = [b for b in self._by_block if b not in views or self._moved(b, views)]
-        for block in gone:
-            self._drop(block)
         victim = snap.next_victim
-        for block, node in self._by_block.items():
+        if snap.touched is None:
+            candidates: set[int] | list[int] = list(self._by_block)
+        else:
+            candidates = set(snap.touched) | {b for b in (self._victim, victim) if b is not None}
+        self._victim = victim
+        gone = [b for b in candidates if b in self._by_block and (b not in views or self._moved(b, views))]
+        orphans: list[int] = []
+        for block in gone:
+            orphans += self._drop(block)
+        for block in candidates:
+            node = self._by_block.get(block)
+            if node is None:
+                continue
             key = label_key(views[block], block == victim)
             if self._keys.get(block) != key:
                 node.set_label(node_label(views[block], block == victim))
                 self._keys[block] = key
-        new = [b for b in views if b not in self._by_block]
+        if snap.touched is None:
+            new = [b for b in views if b not in self._by_block]
+        else:  # the touched blocks, and those dropped with a subtree that are still registered
+            new = [b for b in {*candidates, *orphans} if b in views and b not in self._by_block]
         for block in sorted(new, key=lambda b: (views[b].position, b)):
             if len(self._by_block) >= MAX_NODES:
                 break
@@ -115,21 +132,24 @@ class LineageTree(Tree[int]):
         self._by_block[block] = node
         self._parents[block] = parent
 
-    def _drop(self, block: int) -> None:
-        """Remove a node; Textual removes its subtree, so forget those blocks too."""
+    def _drop(self, block: int) -> list[int]:
+        """Remove a node; Textual removes its subtree, so forget those blocks too (returned)."""
         node = self._by_block.get(block)
         if node is None:
-            return
-        self._forget(node)
+            return []
+        forgotten: list[int] = []
+        self._forget(node, forgotten)
         parent = node.parent
         node.remove()
         if parent is not None and parent is not self.root and not parent.children:
             parent.allow_expand = False
+        return forgotten
 
-    def _forget(self, node: TreeNode[int]) -> None:
+    def _forget(self, node: TreeNode[int], forgotten: list[int]) -> None:
         for child in node.children:
-            self._forget(child)
+            self._forget(child, forgotten)
         if node.data is not None:
+            forgotten.append(node.data)
             self._by_block.pop(node.data, None)
             self._parents.pop(node.data, None)
             self._keys.pop(node.data, None)

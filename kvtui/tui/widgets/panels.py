@@ -16,6 +16,17 @@ from kvtui.tui.model import KIND_NAMES, Snapshot
 BAR = 12
 
 
+def update_text(widget: Static, text: Text, shape: object = None) -> None:
+    """Show `text` unless it is already shown; re-lay out only when `shape` (what decides the
+    widget's height) changed. A layout pass repaints the whole screen, so per-step updates
+    that keep a panel's height skip it."""
+    if getattr(widget, "_kvtui_text", None) == text:
+        return
+    layout = getattr(widget, "_kvtui_shape", object()) != shape
+    widget._kvtui_text, widget._kvtui_shape = text, shape  # type: ignore[attr-defined]
+    widget.update(text, layout=layout)
+
+
 def full_label(block: int) -> str:
     """The full id, followed by its short label when the UI elsewhere shows a label."""
     label = short(block)
@@ -38,7 +49,7 @@ class StatusLine(Static):
         text.append(
             f"· {'▶ playing' if playing else '⏸ paused'} ×{speed:g}", style="bold" if playing else "dim"
         )
-        self.update(text)
+        update_text(self, text, "one line")  # height: 1
 
 
 class NoteBanner(Static):
@@ -63,10 +74,10 @@ class DetailPanel(Static):
 
     def show(self, snap: Snapshot, block: int | None, slot: int | None) -> None:
         if block is None and slot is None:
-            self.update(
-                Text("Select a block: click a slot, a tree node, a queue entry or an event.", style="dim")
-            )
+            hint = Text("Select a block: click a slot, a tree node, a queue entry or an event.", style="dim")
+            update_text(self, hint, "hint")
             return
+        self._kvtui_text = None  # a table follows: the next hint is new again
         table = Table.grid(padding=(0, 1))
         table.add_column(style="bold")
         table.add_column()

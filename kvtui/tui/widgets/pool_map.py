@@ -1,6 +1,9 @@
 """The G1 pool map: one cell per slot, coloured by pool, aggregated when slots outnumber cells.
 
-Rows are rendered once per snapshot (and per width) into Strips; `render_line` only indexes.
+Rows are rendered into Strips; `render_line` only indexes. After a plain step only the rows
+holding a slot the step changed (or the next victim, before and after) are rendered again, so a
+step costs O(changed slots × slots per cell), not O(capacity); a jump, a resize or a map small
+enough to show one slot per cell renders every row.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -98,8 +101,27 @@ class PoolMap(Widget, can_focus=True):
     # -- data -----------------------------------------------------------------------------
 
     def show(self, snap: Snapshot) -> None:
-        self.snap = snap
-        self._rebuild()
+        old, self.snap = self.snap, snap
+        cell, per_row, per_cell = self._grid
+        if (
+            old is None
+            or snap.dirty is None
+            or old.capacity != snap.capacity
+            or per_cell == 1  # one slot per cell: ranks and changes show in cells; few cells
+            or len(self._strips) * per_row * per_cell < snap.capacity
+        ):
+            self._rebuild()
+            return
+        victim = snap.next_victim
+        new_victim = snap.slot_of(victim) if victim is not None else None
+        slots = set(snap.dirty) | {self._victim_slot, new_victim}
+        self._victim_slot = new_victim
+        cells = -(-snap.capacity // per_cell)
+        rows = {slot // per_cell // per_row for slot in slots if slot is not None}
+        for row in rows:
+            start = row * per_row
+            self._strips[row] = self._row(start, min(start + per_row, cells))
+        self.refresh(*(Region(0, row, self.size.width, 1) for row in rows))  # those lines only
 
     def highlight_slots(self, slots: frozenset[int]) -> None:
         """Mark a set of slots (a request's blocks) beside the single selection."""
@@ -161,7 +183,11 @@ class PoolMap(Widget, can_focus=True):
         start = index * per_cell
         chunk = snap.slots[start : start + per_cell]
         used = len(chunk) - chunk.count(RESET)
-        kind = max(IMPORTANCE, key=lambda k: (chunk.count(k), -IMPORTANCE.index(k))) if used else RESET
+        if used:
+            counts = {k: chunk.count(k) for k in IMPORTANCE}
+            kind = max(IMPORTANCE, key=lambda k: (counts[k], -IMPORTANCE.index(k)))
+        else:
+            kind = RESET
         if used == len(chunk):  # a full cell is a solid block of its majority colour
             style = kind_style(kind, self.dark)
             glyph = " "

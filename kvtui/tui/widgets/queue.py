@@ -19,29 +19,34 @@ class EvictionQueue(OptionList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._shown: tuple[tuple[int, str], ...] | None = None  # None: nothing drawn yet
+        self._more = False
+        self._prompts: list[Text] = []
 
     def show(self, snap: Snapshot) -> None:
         shown = tuple((b, snap.reasons.get(b, "")) for b in snap.order[:SHOWN])
         if shown == self._shown:
             return
-        self._shown = shown
-        self.clear_options()
-        if not shown:
-            self.add_option(Option(Text("nothing cached: no victim", style="dim"), disabled=True))
-            return
-        options = []
-        for rank, (block, reason) in enumerate(shown, 1):
-            text = Text()
-            text.append(f"{rank:>3}. ", style="bold red" if rank == 1 else "dim")
-            text.append(short(block), style="bold white on red3" if rank == 1 else "bold")
-            why = reason.replace(", released at tick", " · tick")
-            text.append(f"  {why}", style="italic" if rank == 1 else "")
-            options.append(Option(text, id=str(block)))
-        if len(snap.order) > SHOWN:
-            options.append(
-                Option(Text(f"… {snap.counts['inactive'] - SHOWN} more", style="dim"), disabled=True)
-            )
-        self.add_options(options)
+        more = len(snap.order) > SHOWN
+        prompts: list[Text] = [_prompt(rank, block, reason) for rank, (block, reason) in enumerate(shown, 1)]
+        if more:
+            prompts.append(Text(f"… {snap.counts['inactive'] - SHOWN} more", style="dim"))
+        if shown and self._shown and len(shown) == len(self._shown) and more == self._more:
+            # Same rows: new prompts in place. Clearing and refilling the list would resize it
+            # and re-lay out (repaint) the whole screen at every step.
+            old = self._prompts
+            for index, prompt in enumerate(prompts):
+                if prompt != old[index]:
+                    self.replace_option_prompt_at_index(index, prompt)
+        else:
+            self.clear_options()
+            if not shown:
+                self.add_option(Option(Text("nothing cached: no victim", style="dim"), disabled=True))
+            else:
+                options = [Option(prompt) for prompt in prompts[: len(shown)]]
+                if more:
+                    options.append(Option(prompts[-1], disabled=True))
+                self.add_options(options)
+        self._shown, self._more, self._prompts = shown, more, prompts
 
     def select_block(self, block: int | None) -> None:
         for index, (shown, _) in enumerate(self._shown or ()):
@@ -51,5 +56,15 @@ class EvictionQueue(OptionList):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        if event.option.id is not None:
-            self.post_message(BlockSelected(int(event.option.id)))
+        shown = self._shown or ()
+        if event.option_index < len(shown):
+            self.post_message(BlockSelected(shown[event.option_index][0]))
+
+
+def _prompt(rank: int, block: int, reason: str) -> Text:
+    text = Text()
+    text.append(f"{rank:>3}. ", style="bold red" if rank == 1 else "dim")
+    text.append(short(block), style="bold white on red3" if rank == 1 else "bold")
+    why = reason.replace(", released at tick", " · tick")
+    text.append(f"  {why}", style="italic" if rank == 1 else "")
+    return text

@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from kvtui.session.step_words import brief_command
 from kvtui.tui.model import Snapshot
+from kvtui.tui.widgets.panels import update_text
 
 MAX_MOVES = 4
 MOVE_WORDS = 8  # a trace visit's use/deref name hundreds of ids: show the first few
@@ -18,7 +19,8 @@ class StepSummary(Static):
     DEFAULT_CSS = "StepSummary { height: 3; overflow-y: auto; padding: 0 1; }"  # fixed: no relayout per step
 
     def show(self, snap: Snapshot) -> None:
-        self.update(summary_text(snap))
+        text = summary_text(snap)  # a layout pass (full repaint) only when the line count changes
+        update_text(self, text, text.plain.count("\n"))
 
 
 def summary_text(snap: Snapshot) -> Text:
