@@ -133,7 +133,10 @@ def parse(text: str) -> Command:
         ids = parts[1:]
         digits = "".join(ids)
         if digits.isdigit() and digits.isascii():  # plain decimal ids only (no parent=, ~, -)
-            blocks = tuple(map(int, ids))
+            try:
+                blocks = tuple(map(int, ids))
+            except ValueError:  # over Python's int() digit limit: the token parser says why
+                return _parse_tokens(text)
             if max(blocks) <= MAX_ID:
                 return MoveCommand(Use(blocks) if parts[0] == "use" else Deref(blocks))
     return _parse_tokens(text)
