@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from kvtui.lang.expect import ExpectFailure, check
 from kvtui.lang.script import Check, Script, Step
-from kvtui.session.session import StepError, execute
-from kvtui.sim.errors import KvError
+from kvtui.session.session import StepError, apply_step, check_item
 from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.workload.world import World
 
@@ -49,12 +47,7 @@ class HeadlessRun:
             self._checks(self.script.intro, 0, failed)
             for step in steps:
                 number = self.steps + 1
-                if step.error is not None or step.command is None:
-                    raise StepError(self.label, number, step.line, step.error or "not a command")
-                try:
-                    result = execute(self.world, step.command)
-                except KvError as exc:
-                    raise StepError(self.label, number, step.line, str(exc)) from None
+                result = apply_step(self.world, step, number, self.label)
                 self.steps, self.last = number, result
                 try:
                     self._checks(step, number, failed)
@@ -75,9 +68,4 @@ class HeadlessRun:
                 failed(exc)
 
     def _check(self, item: Check, number: int) -> None:
-        if item.error is not None or item.expect is None:
-            raise StepError(self.label, number, item.line, item.error or "bad expect")
-        try:
-            check(item.expect, self.world, self.last)
-        except ExpectFailure as exc:
-            raise StepError(self.label, number, item.line, f"{item.text}: {exc}") from None
+        check_item(item, self.world, self.last, self.label, number)

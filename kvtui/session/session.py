@@ -73,6 +73,29 @@ def execute(world: World, command: Command) -> MoveResult:
     raise CommandError(f"'{command}' is not a state-changing command")
 
 
+def apply_step(world: World, step: Step, number: int, label: str) -> MoveResult:
+    """Apply step `number`'s command; a StepError (FILE:LINE) if it is no command or refused.
+
+    The one step engine shared by the Session and the history-free headless run.
+    """
+    if step.error is not None or step.command is None:
+        raise StepError(label, number, step.line, step.error or "not a command")
+    try:
+        return execute(world, step.command)
+    except KvError as exc:
+        raise StepError(label, number, step.line, str(exc)) from None
+
+
+def check_item(item: Check, world: World, last: MoveResult | None, label: str, number: int) -> None:
+    """Check one `expect` of step `number` now; a StepError (FILE:LINE) if it fails."""
+    if item.error is not None or item.expect is None:
+        raise StepError(label, number, item.line, item.error or "bad expect")
+    try:
+        check(item.expect, world, last)
+    except ExpectFailure as exc:
+        raise StepError(label, number, item.line, f"{item.text}: {exc}") from None
+
+
 class Session:
     def __init__(self, script: Script, journal: Journal | None = None, checkpoints: bool = True) -> None:
         self.label = script.path
@@ -161,12 +184,10 @@ class Session:
         if self.cursor >= len(self.steps):
             raise StepError(self.label, self.cursor, None, "already at the last step")
         step = self.steps[self.cursor]
-        if step.error is not None or step.command is None:
-            raise self._failed(self._error(step, self.cursor + 1, step.error or "not a command"))
         try:
-            result = execute(self.world, step.command)
-        except KvError as exc:
-            raise self._failed(self._error(step, self.cursor + 1, str(exc))) from None
+            result = apply_step(self.world, step, self.cursor + 1, self.label)
+        except StepError as exc:
+            raise self._failed(exc) from None
         if self.cursor < len(self.results):
             self.results[self.cursor] = result  # the same result again (replay after a jump)
         else:
@@ -307,15 +328,7 @@ class Session:
                 failed(error)
 
     def _check_now(self, item: Check) -> None:
-        if item.error is not None or item.expect is None:
-            raise StepError(self.label, self.cursor, item.line, item.error or "bad expect")
-        try:
-            check(item.expect, self.world, self.last_result)
-        except ExpectFailure as exc:
-            raise StepError(self.label, self.cursor, item.line, f"{item.text}: {exc}") from None
-
-    def _error(self, step: Step, number: int, message: str) -> StepError:
-        return StepError(self.label, number, step.line, message)
+        check_item(item, self.world, self.last_result, self.label, self.cursor)
 
     def _failed(self, error: StepError) -> StepError:
         self.failures[error.step] = error
