@@ -185,7 +185,7 @@ class Session:
             raise StepError(self.label, self.cursor, None, "already at the last step")
         step = self.steps[self.cursor]
         try:
-            result = apply_step(self.world, step, self.cursor + 1, self.label)
+            result = apply_step(self.world, step, self.cursor + 1, self.label).slim()  # kept: see MoveResult.slim
         except StepError as exc:
             raise self._failed(exc) from None
         if self.cursor < len(self.results):
@@ -271,7 +271,7 @@ class Session:
             own.checks.append(item)
             return None
         try:
-            result = execute(self.world, step.command)
+            result = execute(self.world, step.command).slim()
         except KvError as exc:
             # A request command that failed part-way was rolled back, but its writes may have
             # cut the shared history that clones ahead of the cursor still need.

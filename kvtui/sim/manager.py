@@ -69,6 +69,35 @@ class MoveResult:
     # that move's own result. Empty for a typed MoveBlock, tick or swapin.
     expanded: list[tuple[Move, MoveResult]] = field(default_factory=list)
 
+    def slim(self) -> MoveResult:
+        """Share one read-only empty list for each empty field, here and in `expanded`.
+
+        Why: a session keeps every step's result, and the empty lists were most of its size.
+        Only for a result that is final (its command returned): filling it raises.
+        """
+        for name in _LIST_FIELDS:
+            if not getattr(self, name):
+                setattr(self, name, _EMPTY)
+        for _, inner in self.expanded:
+            inner.slim()
+        return self
+
+
+class _ReadOnlyEmpty(list[Any]):
+    """The empty list slimmed results share: changing it raises instead of leaking."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a slimmed MoveResult is final")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+
+_EMPTY: list[Any] = _ReadOnlyEmpty()
+_LIST_FIELDS = ("events", "stored", "evicted", "warnings", "onboarding", "expanded")
+
 
 @dataclass(frozen=True, slots=True)
 class PrefillCost:
