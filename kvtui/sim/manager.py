@@ -896,11 +896,12 @@ class KvManager:
         return twin
 
     def frozen_footprint(self) -> int:
-        """About what :meth:`freeze` will take, counted without packing anything: 8 bytes per
-        Block field and per packed table entry (an inactive block has ~10 in its index)."""
+        """About what :meth:`freeze` will take, counted without packing anything: 36 bytes a
+        Block (ids, parents and token hashes take 8, the rest 4), 8 per packed table entry (an
+        inactive block has ~10 in its index)."""
         pool = self.pool
         offload = self.offload_engine.footprint() if self.offload_engine is not None else 0
-        tables = 48 * len(self.blocks) + 16 * len(pool.owner) + 8 * len(pool.free)
+        tables = 36 * len(self.blocks) + 16 * len(pool.owner) + 8 * len(pool.free)
         return tables + 80 * len(pool.index) + offload
 
     def freeze(self) -> FrozenManager:
