@@ -32,6 +32,18 @@ class _Store(Generic[T]):
         self.cuts: list[int] = []  # positions where a diverging write truncated the store
 
 
+class _LineageStore(_Store[int]):
+    """Block ids in recording order, with each one's parent and position alongside (parallel
+    lists: a tuple per record cost 64 bytes more, and a session records millions)."""
+
+    __slots__ = ("parents", "positions")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parents: list[int | None] = []
+        self.positions: list[int] = []
+
+
 class _View:
     """The watermark bookkeeping shared by both logs."""
 
@@ -95,15 +107,16 @@ class EventHistory(_View, Generic[T]):
 class LineageHistory(_View, Mapping[int, Record]):
     """An append-only mapping block -> (parent, position) seen up to a watermark.
 
-    ``index`` maps every stored block to ``(parent, position, seq)``; an entry is visible when
-    ``seq < n``. The manager's hot loops read ``index`` and compare ``seq`` directly.
+    ``index`` maps every stored block to its ``seq``, where ``parents[seq]`` and
+    ``positions[seq]`` hold its record; an entry is visible when ``seq < n``. The manager's hot
+    loops read ``index`` and compare ``seq`` directly.
     """
 
     __slots__ = ("index", "_store")
 
     def __init__(self) -> None:
-        self._store: _Store[int] = _Store()  # block ids in recording order
-        self.index: dict[int, tuple[int | None, int, int]] = {}
+        self._store = _LineageStore()
+        self.index: dict[int, int] = {}
         self.n = 0
         self._seen = 0
 
@@ -115,15 +128,17 @@ class LineageHistory(_View, Mapping[int, Record]):
         store, n, index = self._store, self.n, self.index
         order = store.items
         if n < len(order):
-            if order[n] == block and index[block][:2] == (parent, position):
+            if order[n] == block and store.parents[n] == parent and store.positions[n] == position:
                 self.n = n + 1  # replaying the same history
                 return
             for gone in order[n:]:
                 del index[gone]
-            del order[n:]
+            del order[n:], store.parents[n:], store.positions[n:]
             store.cuts.append(n)
-        index[block] = (parent, position, n)
+        index[block] = n
         order.append(block)
+        store.parents.append(parent)
+        store.positions.append(position)
         self.n = n + 1
 
     def setdefault(self, block: int, record: Record) -> Record:
@@ -140,17 +155,30 @@ class LineageHistory(_View, Mapping[int, Record]):
             for block, parent, position in entries:
                 self.add(block, parent, position)
             return
-        index, order, n = self.index, self._store.items, self.n
+        store, index, n = self._store, self.index, self.n
+        order, parents, positions = store.items, store.parents, store.positions
         for block, parent, position in entries:  # at the head: plain appends
-            index[block] = (parent, position, n)
+            index[block] = n
             order.append(block)
+            parents.append(parent)
+            positions.append(position)
             n += 1
         self.n = n
 
     def visible(self) -> list[tuple[int, int | None, int]]:
         """What this holder sees, in recording order (for exact state comparisons in tests)."""
-        index = self.index
-        return [(block, *index[block][:2]) for block in self]
+        store, n = self._store, self.n
+        return list(zip(store.items[:n], store.parents[:n], store.positions[:n], strict=True))
+
+    @property
+    def parents(self) -> list[int | None]:
+        """Parent of the block recorded at each seq (read only; see ``index``)."""
+        return self._store.parents
+
+    @property
+    def positions(self) -> list[int]:
+        """Position of the block recorded at each seq (read only; see ``index``)."""
+        return self._store.positions
 
     def at_head(self) -> bool:
         """True when every stored entry is visible (no seq check needed)."""
@@ -165,20 +193,20 @@ class LineageHistory(_View, Mapping[int, Record]):
     # -- Mapping --------------------------------------------------------------------------
 
     def __getitem__(self, block: int) -> Record:
-        got = self.index.get(block)
-        if got is None or got[2] >= self.n:
+        seq = self.index.get(block)
+        if seq is None or seq >= self.n:
             raise KeyError(block)
-        return got[0], got[1]
+        return self._store.parents[seq], self._store.positions[seq]
 
     def get(self, block: int, default: object = None) -> Record | None:  # type: ignore[override]
-        got = self.index.get(block)
-        if got is None or got[2] >= self.n:
+        seq = self.index.get(block)
+        if seq is None or seq >= self.n:
             return default  # type: ignore[return-value]
-        return got[0], got[1]
+        return self._store.parents[seq], self._store.positions[seq]
 
     def __contains__(self, block: object) -> bool:
-        got = self.index.get(block)  # type: ignore[call-overload]
-        return got is not None and got[2] < self.n
+        seq = self.index.get(block)  # type: ignore[call-overload]
+        return seq is not None and seq < self.n
 
     def __iter__(self) -> Iterator[int]:
         order = self._store.items

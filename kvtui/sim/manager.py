@@ -454,16 +454,17 @@ class KvManager:
             return None  # a partial or not an int (bool included)
         lineage = self.lineage
         index, visible = lineage.index, lineage.n
+        rec_parents, rec_positions = lineage.parents, lineage.positions
         if parent is None:
             prev: int | None = None
             prev_pos = -1
         else:
             if type(parent) is not int:
                 return None
-            rec = index.get(parent)
-            if rec is None or rec[2] >= visible:
+            seq = index.get(parent)
+            if seq is None or seq >= visible:
                 return None
-            prev, prev_pos = parent, rec[1]
+            prev, prev_pos = parent, rec_positions[seq]
         new: list[tuple[int, int | None, int]] = []
         parents: list[int | None] = []  # each block's lineage, carried to the apply loop
         positions: list[int] = []
@@ -471,14 +472,15 @@ class KvManager:
         anchor = parent
         get = index.get
         for block in blocks:
-            rec = get(block)
-            if rec is not None and rec[2] < visible:
+            seq = get(block)
+            if seq is not None and seq < visible:
+                recorded = rec_parents[seq]
                 if first:
-                    anchor = rec[0]
-                elif rec[0] != prev:
+                    anchor = recorded
+                elif recorded != prev:
                     return None
-                prev_pos = rec[1]
-                parents.append(rec[0])
+                prev_pos = rec_positions[seq]
+                parents.append(recorded)
             else:
                 if not 0 <= block <= MAX_ID:
                     return None
