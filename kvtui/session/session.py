@@ -185,7 +185,7 @@ class Session:
             raise StepError(self.label, self.cursor, None, "already at the last step")
         step = self.steps[self.cursor]
         try:
-            result = apply_step(self.world, step, self.cursor + 1, self.label).slim()  # kept: see MoveResult.slim
+            result = apply_step(self.world, step, self.cursor + 1, self.label).slim()
         except StepError as exc:
             raise self._failed(exc) from None
         if self.cursor < len(self.results):
