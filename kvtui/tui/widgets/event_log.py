@@ -19,6 +19,7 @@ from kvtui.session.labels import short
 from kvtui.sim.events import RouterEvent
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import Snapshot
+from kvtui.tui.widgets.themed import ThemedLines
 
 FILTERS = ("all", "device", "host_pinned", "stored", "removed")
 FILTER_TITLES = {"all": "all", "device": "G1 only", "host_pinned": "G2 only", "stored": "stored only",
@@ -65,7 +66,7 @@ def row_strip(step: int, event: RouterEvent, current: bool, selected: int | None
     return Strip(segments)
 
 
-class EventLog(ScrollView, can_focus=True):
+class EventLog(ThemedLines, ScrollView, can_focus=True):
     """Follows the current step (its rows are the last ones); up/down/enter select by keyboard."""
 
     DEFAULT_CSS = "EventLog { height: 1fr; overflow-x: hidden; }"
@@ -79,7 +80,6 @@ class EventLog(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._base: tuple[str, Style] | None = None
         self.mode = "all"
         self._events: tuple[Pair, ...] = ()  # every event the rows were built from
         self._rows: list[tuple[int, Pair]] = []  # (index in _events, pair) per shown row
@@ -178,14 +178,6 @@ class EventLog(ScrollView, can_focus=True):
                 if event.event_id in changed:
                     self._strips[n] = row_strip(step, event, event.event_id in current, self.selected)
         self._current = current
-
-    @property
-    def base_style(self) -> Style:
-        """The theme's colours under every line (cached per theme: rich_style is costly)."""
-        theme = self.app.theme
-        if self._base is None or self._base[0] != theme:
-            self._base = (theme, self.rich_style)
-        return self._base[1]
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

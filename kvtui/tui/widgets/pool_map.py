@@ -19,6 +19,7 @@ from textual.widget import Widget
 from kvtui.session.labels import short
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import ACTIVE, INACTIVE, KIND_NAMES, PARTIAL, QUARANTINED, RESERVED, RESET, Snapshot
+from kvtui.tui.widgets.themed import ThemedLines
 
 # Background colours per slot kind: empty vs cached vs in use must differ at a glance.
 KIND_STYLE = {
@@ -72,7 +73,7 @@ def cell_text(snap: Snapshot, slot: int, width: int) -> str:
     return text[: width - 1].center(width - 1) + " "
 
 
-class PoolMap(Widget, can_focus=True):
+class PoolMap(ThemedLines, Widget, can_focus=True):
     """Slots in rows; click or move the cursor (arrows, enter) to select a slot's block."""
 
     DEFAULT_CSS = """
@@ -88,7 +89,6 @@ class PoolMap(Widget, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._base: tuple[str, Style] | None = None
         self.snap: Snapshot | None = None
         self.selected_slot: int | None = None
         self.highlighted: frozenset[int] = frozenset()  # slots of the selected request
@@ -231,14 +231,6 @@ class PoolMap(Widget, can_focus=True):
     @property
     def dark(self) -> bool:
         return self._dark
-
-    @property
-    def base_style(self) -> Style:
-        """The theme's colours under every line (cached per theme: rich_style is costly)."""
-        theme = self.app.theme
-        if self._base is None or self._base[0] != theme:
-            self._base = (theme, self.rich_style)
-        return self._base[1]
 
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):

@@ -19,6 +19,7 @@ from textual.strip import Strip
 
 from kvtui.session.timeline import TimelineRow
 from kvtui.tui.model import Snapshot
+from kvtui.tui.widgets.themed import ThemedLines
 
 CURRENT = Style(bold=True, reverse=True)
 CURSOR = Style(underline=True)
@@ -54,7 +55,7 @@ def row_text(
     return parts
 
 
-class Timeline(ScrollView, can_focus=True):
+class Timeline(ThemedLines, ScrollView, can_focus=True):
     """All steps of the session, one line each."""
 
     DEFAULT_CSS = "Timeline { height: 1fr; overflow-x: hidden; }"
@@ -75,7 +76,6 @@ class Timeline(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._base: tuple[str, Style] | None = None
         self.texts: tuple[str, ...] = ("(start)",)
         self.rows: dict[int, TimelineRow] = {}
         self.key: tuple[int, int] | None = None
@@ -111,14 +111,6 @@ class Timeline(ScrollView, can_focus=True):
         margin = min(3, height // 3)
         if self.cursor < top + margin or self.cursor >= top + height - margin:
             self.scroll_to(y=max(0, self.cursor - height // 2), animate=False, immediate=True)
-
-    @property
-    def base_style(self) -> Style:
-        """The theme's colours under every line (cached per theme: rich_style is costly)."""
-        theme = self.app.theme
-        if self._base is None or self._base[0] != theme:
-            self._base = (theme, self.rich_style)
-        return self._base[1]
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
