@@ -263,10 +263,7 @@ def print_trace(figures: dict[str, Any], elapsed: float, console: Console | None
         f"[bold]trace {escape(figures['trace'])}[/] — {capacity} · "
         f"{cfg['eviction']} · block size {cfg['block_size']}{g2}"
     )
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("detail", style="dim")
+    table = _figure_table()
     blocks, tokens = figures["blocks"], figures["input_tokens"]
     table.add_row("requests", f"{figures['requests']:,}", "")
     table.add_row("blocks", f"{blocks:,}", f"{figures['unique_blocks']:,} distinct")
@@ -306,10 +303,7 @@ def print_timed_trace(figures: dict[str, Any], elapsed: float, console: Console 
         f"{'unbounded' if budget is None else f'{budget:,}'} · max seqs {sched['max_num_seqs']} · "
         f"{sched['preemption']}"
     )
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("detail", style="dim")
+    table = _figure_table()
     tokens = figures["input_tokens"]
     table.add_row("requests", f"{figures['completed']:,} / {figures['requests']:,}", "completed")
     table.add_row("prefix hit ratio", f"{figures['prefix_hit_ratio']:.3f}",
@@ -349,3 +343,12 @@ def _sparkline(use: dict[str, Any]) -> str:
     bars = "▁▂▃▄▅▆▇█"
     capacity = max(1, use["capacity"])
     return "".join(bars[min(7, int(p["active_max"] / capacity * 8))] for p in use["series"])
+
+
+def _figure_table() -> Table:
+    """A borderless figure | value | detail table (the trace reports)."""
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("detail", style="dim")
+    return table
