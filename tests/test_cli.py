@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from kvtui.cli.app import app
 from kvtui.lang.script import load_script
 from kvtui.presets import describe, preset_names, preset_path
 from kvtui.session.session import Session
+from tests.cli_support import invoke, isolate_state
 
 TOP_KEYS = {"name", "steps", "clock_ms", "config", "results", "events", "g1", "g2"}
 CONFIG_KEYS = {"capacity", "block_size", "eviction", "dp_rank", "offload"}
@@ -33,18 +32,8 @@ G1_KEYS = {
 
 @pytest.fixture(autouse=True)
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "state"
-    monkeypatch.setenv("KVTUI_STATE_DIR", str(folder))
-    monkeypatch.setenv("COLUMNS", "200")
-    return folder
+    return isolate_state(tmp_path, monkeypatch)
 
-
-def invoke(*args: str) -> Result:
-    result = CliRunner().invoke(app, list(args))
-    assert "Traceback" not in result.stdout + result.stderr
-    if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), result.exception
-    return result
 
 
 def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:

@@ -11,21 +11,20 @@ from pathlib import Path
 
 import pytest
 import typer.main
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from kvtui.cli.app import app
 from kvtui.sim.errors import bounded, shorten
 from kvtui.tui.app import KvtuiApp
+from tests.cli_support import invoke as invoke_cli
+from tests.cli_support import isolate_state
 
 COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "state"
-    monkeypatch.setenv("KVTUI_STATE_DIR", str(folder))
-    monkeypatch.setenv("COLUMNS", "200")
-    return folder
+    return isolate_state(tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -37,11 +36,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[KvtuiApp]:
 
 
 def invoke(*args: str) -> Result:
-    result = CliRunner().invoke(app, list(args), prog_name="kvtui")
-    assert "Traceback" not in result.stdout + result.stderr
-    if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), result.exception
-    return result
+    return invoke_cli(*args, prog_name="kvtui")
 
 
 def usage_error(*args: str) -> str:

@@ -18,9 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from kvtui.cli.app import app
 from kvtui.lang.commands import parse
 from kvtui.lang.script import load_script, load_script_text
 from kvtui.session.journal import Journal, latest_journal
@@ -30,6 +29,7 @@ from kvtui.sim.config import Config
 from kvtui.sim.errors import KvError, ParseError, ScriptError
 from kvtui.workload.trace import load_trace
 from kvtui.workload.world import World
+from tests.cli_support import invoke, isolate_state
 from tests.tui_support import SIZE, lines_app, ready, type_command
 
 BIG = "9" * 4301  # one digit past Python's int-from-string limit
@@ -37,18 +37,8 @@ BIG = "9" * 4301  # one digit past Python's int-from-string limit
 
 @pytest.fixture(autouse=True)
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "state"
-    monkeypatch.setenv("KVTUI_STATE_DIR", str(folder))
-    monkeypatch.setenv("COLUMNS", "200")
-    return folder
+    return isolate_state(tmp_path, monkeypatch)
 
-
-def invoke(*args: str) -> Result:
-    result = CliRunner().invoke(app, list(args))
-    assert "Traceback" not in result.stdout + result.stderr
-    if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
 
 
 def one_line_error(result: Result, code: int = 1) -> str:

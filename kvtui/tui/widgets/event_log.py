@@ -10,7 +10,6 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -19,7 +18,7 @@ from kvtui.session.labels import short
 from kvtui.sim.events import RouterEvent
 from kvtui.tui.messages import BlockSelected
 from kvtui.tui.model import Snapshot
-from kvtui.tui.widgets.themed import ThemedLines
+from kvtui.tui.widgets.themed import ThemedLines, cursor_bindings
 
 FILTERS = ("all", "device", "host_pinned", "stored", "removed")
 FILTER_TITLES = {"all": "all", "device": "G1 only", "host_pinned": "G2 only", "stored": "stored only",
@@ -70,13 +69,7 @@ class EventLog(ThemedLines, ScrollView, can_focus=True):
     """Follows the current step (its rows are the last ones); up/down/enter select by keyboard."""
 
     DEFAULT_CSS = "EventLog { height: 1fr; overflow-x: hidden; }"
-    BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False, id="events.up"),
-        Binding("down", "move(1)", "Down", show=False, id="events.down"),
-        Binding("pageup", "move(-10)", "Page up", show=False, id="events.pageup"),
-        Binding("pagedown", "move(10)", "Page down", show=False, id="events.pagedown"),
-        Binding("enter", "choose", "Select block", id="events.choose"),
-    ]
+    BINDINGS = cursor_bindings("events", "Select block")
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -19,7 +18,7 @@ from textual.strip import Strip
 
 from kvtui.session.timeline import TimelineRow
 from kvtui.tui.model import Snapshot
-from kvtui.tui.widgets.themed import ThemedLines
+from kvtui.tui.widgets.themed import ThemedLines, cursor_bindings
 
 CURRENT = Style(bold=True, reverse=True)
 CURSOR = Style(underline=True)
@@ -59,13 +58,7 @@ class Timeline(ThemedLines, ScrollView, can_focus=True):
     """All steps of the session, one line each."""
 
     DEFAULT_CSS = "Timeline { height: 1fr; overflow-x: hidden; }"
-    BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False, id="timeline.up"),
-        Binding("down", "move(1)", "Down", show=False, id="timeline.down"),
-        Binding("pageup", "move(-10)", "Page up", show=False, id="timeline.pageup"),
-        Binding("pagedown", "move(10)", "Page down", show=False, id="timeline.pagedown"),
-        Binding("enter", "choose", "Go to step", id="timeline.choose"),
-    ]
+    BINDINGS = cursor_bindings("timeline", "Go to step")
 
     class Chosen(Message):
         """The user picked a step to go to."""
