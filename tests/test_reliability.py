@@ -112,7 +112,7 @@ async def test_an_unexpected_exception_is_shown_logged_and_the_engine_keeps_goin
         await ready(pilot)
 
         def bug(session: Session) -> None:
-            session.world.manager.blocks.clear()  # a half-done change, then a crash
+            session.world.manager.refs.clear()  # a half-done change, then a crash
             raise RuntimeError("boom [red]not markup[/]")
 
         app.submit(bug)

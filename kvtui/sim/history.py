@@ -149,21 +149,19 @@ class LineageHistory(_View, Mapping[int, Record]):
             return record
         return got
 
-    def add_new(self, entries: list[tuple[int, int | None, int]]) -> None:
-        """Record several (block, parent, position) entries, none visible yet, in order."""
-        if self.n != len(self._store.items):
-            for block, parent, position in entries:
+    def add_new(self, blocks: list[int], parents: list[int | None], positions: list[int]) -> None:
+        """Record several blocks, none visible yet, in order, with their parents and positions
+        (parallel lists: at the head of the store they are appended by C-level extends)."""
+        store, n = self._store, self.n
+        if n != len(store.items):
+            for block, parent, position in zip(blocks, parents, positions, strict=True):
                 self.add(block, parent, position)
             return
-        store, index, n = self._store, self.index, self.n
-        order, parents, positions = store.items, store.parents, store.positions
-        for block, parent, position in entries:  # at the head: plain appends
-            index[block] = n
-            order.append(block)
-            parents.append(parent)
-            positions.append(position)
-            n += 1
-        self.n = n
+        self.index.update(zip(blocks, range(n, n + len(blocks))))
+        store.items.extend(blocks)
+        store.parents.extend(parents)
+        store.positions.extend(positions)
+        self.n = n + len(blocks)
 
     def visible(self) -> list[tuple[int, int | None, int]]:
         """What this holder sees, in recording order (for exact state comparisons in tests)."""

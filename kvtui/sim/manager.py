@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import sys
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from kvtui.sim.config import Config, OffloadConfig
 from kvtui.sim.errors import (
@@ -37,12 +37,9 @@ MAX_ID = 2**64 - 1
 _INT_ONLY = {int}
 
 
-@dataclass(slots=True, eq=False)
-class Block:
-    """A full block registered on G1 (active when refs > 0, else inactive).
-
-    Shared by a manager and its clones until one changes it: ``owner`` is the tag of the
-    manager that may change it in place; any other copies it first (:meth:`KvManager._mine`).
+class Block(NamedTuple):
+    """A read-only view of one full block registered on G1 (active when refs > 0, else
+    inactive), built on demand by :class:`BlockTable`; the manager itself keeps plain int dicts.
     """
 
     slot: int
@@ -50,7 +47,36 @@ class Block:
     position: int
     token_hash: int = 0
     refs: int = 1
-    owner: object = None
+
+
+class BlockTable(Mapping[int, Block]):
+    """The registered blocks as a mapping id -> :class:`Block`, read from the manager's tables.
+
+    Why a view: the manager keeps a block's refcount, slot and token hash in three int dicts
+    (parent and position live in the lineage record), which makes each block operation a few
+    dict operations and a clone a few C-level dict copies. Views, the scheduler and tests still
+    read whole blocks; they get them here.
+    """
+
+    __slots__ = ("_mgr",)
+
+    def __init__(self, mgr: KvManager) -> None:
+        self._mgr = mgr
+
+    def __getitem__(self, block: int) -> Block:
+        mgr = self._mgr
+        refs = mgr.refs[block]
+        parent, position = mgr.lineage[block]
+        return Block(mgr.slots[block], parent, position, mgr.tokens.get(block, 0), refs)
+
+    def __contains__(self, block: object) -> bool:
+        return block in self._mgr.refs
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._mgr.refs)
+
+    def __len__(self) -> int:
+        return len(self._mgr.refs)
 
 
 @dataclass(slots=True)
@@ -130,7 +156,11 @@ class KvManager:
         self.eviction = eviction
         self.dp_rank = dp_rank
         self.pool = BlockPool(capacity, eviction)
-        self.blocks: dict[int, Block] = {}
+        # Registered full blocks: id -> refcount (membership = registered), id -> G1 slot, and
+        # id -> token hash for the few stored with one. Parent and position are in `lineage`.
+        self.refs: dict[int, int] = {}
+        self.slots: dict[int, int] = {}
+        self.tokens: dict[int, int] = {}
         self.partials: dict[str, int] = {}  # partial name -> slot
         # id -> (parent, position), and every published event: append-only, shared with clones
         # up to each one's watermark (kvtui.sim.history), so a checkpoint does not copy them.
@@ -145,13 +175,17 @@ class KvManager:
         self.offload_engine = OffloadEngine(offload) if offload is not None else None
         # Swap-ins completed on the link but held for the scheduler to register (by id).
         self.landed: dict[int, SwapIn] = {}
-        self._tag = object()  # owner tag of the Blocks this manager may change in place
 
     @classmethod
     def from_config(cls, config: Config) -> KvManager:
         return cls(config.capacity, config.block_size, config.eviction, config.dp_rank, config.offload)
 
     # -- queries --------------------------------------------------------------------------
+
+    @property
+    def blocks(self) -> BlockTable:
+        """Registered full blocks as id -> :class:`Block` (a read-only view)."""
+        return BlockTable(self)
 
     @property
     def events(self) -> list[RouterEvent]:
@@ -168,7 +202,7 @@ class KvManager:
 
     @property
     def num_active_block_refs(self) -> int:
-        return sum(b.refs for b in self.blocks.values()) + len(self.partials)
+        return sum(self.refs.values()) + len(self.partials)
 
     @property
     def num_inactive_blocks(self) -> int:
@@ -179,8 +213,7 @@ class KvManager:
         return len(self.pool.free)
 
     def refcount(self, block: int) -> int:
-        info = self.blocks.get(block)
-        return info.refs if info else 0
+        return self.refs.get(block, 0)
 
     def is_active(self, block: int) -> bool:
         return self.refcount(block) > 0
@@ -190,7 +223,7 @@ class KvManager:
 
     def active(self) -> dict[int, int]:
         """Active full blocks with their refcounts."""
-        return {k: b.refs for k, b in self.blocks.items() if b.refs}
+        return {k: refs for k, refs in self.refs.items() if refs}
 
     def eviction_order(self, limit: int | None = None) -> list[int]:
         """Inactive blocks in the exact order the backend would evict them (no mutation)."""
@@ -237,7 +270,7 @@ class KvManager:
         """SPEC §4.4: leading run of ids that are active or registered."""
         cached = 0
         for block in ids:
-            if block not in self.blocks:
+            if block not in self.refs:
                 break
             cached += 1
         return PrefillCost(cached, len(ids) - cached)
@@ -361,7 +394,7 @@ class KvManager:
             raise OffloadError("swapin needs the G2 tier (add an `offload` section to the config)")
         chain = self._validate_swapin(blocks)
         skip = 0
-        while skip < len(blocks) and blocks[skip] in self.blocks:
+        while skip < len(blocks) and blocks[skip] in self.refs:
             skip += 1
         return self._swapin_from(chain, skip)[0]
 
@@ -453,7 +486,7 @@ class KvManager:
         if not checked and set(map(type, blocks)) != _INT_ONLY:
             return None  # a partial or not an int (bool included)
         lineage = self.lineage
-        index, visible = lineage.index, lineage.n
+        get, visible = lineage.index.get, lineage.n
         rec_parents, rec_positions = lineage.parents, lineage.positions
         if parent is None:
             prev: int | None = None
@@ -461,16 +494,15 @@ class KvManager:
         else:
             if type(parent) is not int:
                 return None
-            seq = index.get(parent)
+            seq = get(parent)
             if seq is None or seq >= visible:
                 return None
             prev, prev_pos = parent, rec_positions[seq]
-        new: list[tuple[int, int | None, int]] = []
-        parents: list[int | None] = []  # each block's lineage, carried to the apply loop
-        positions: list[int] = []
+        new_ids: list[int] = []  # blocks seen for the first time, with their lineage
+        new_parents: list[int | None] = []
+        new_positions: list[int] = []
         first = parent is None
         anchor = parent
-        get = index.get
         for block in blocks:
             seq = get(block)
             if seq is not None and seq < visible:
@@ -480,65 +512,56 @@ class KvManager:
                 elif recorded != prev:
                     return None
                 prev_pos = rec_positions[seq]
-                parents.append(recorded)
             else:
                 if not 0 <= block <= MAX_ID:
                     return None
                 prev_pos += 1
-                new.append((block, prev, prev_pos))
-                parents.append(prev)
-            positions.append(prev_pos)
+                new_ids.append(block)
+                new_parents.append(prev)
+                new_positions.append(prev_pos)
             prev = block
             first = False
         # A repeated id: its recorded parent would be the block before its second occurrence,
         # whose position is at least its own, so a recorded one failed the parent check above;
         # only a repeated new id is left to find.
-        if len(new) > 1 and len({entry[0] for entry in new}) != len(new):
-            return None
-        if new:
-            lineage.add_new(new)
-        return self._use_apply(blocks, anchor, parents, positions)
+        if new_ids:
+            if len(new_ids) > 1 and len(set(new_ids)) != len(new_ids):
+                return None
+            lineage.add_new(new_ids, new_parents, new_positions)
+        return self._use_apply(blocks, anchor)
 
-    def _use_apply(
-        self, blocks: tuple[int, ...], anchor: int | None, parents: list[int | None], positions: list[int]
-    ) -> MoveResult:
+    def _use_apply(self, blocks: tuple[int, ...], anchor: int | None) -> MoveResult:
         result = MoveResult(0)
         stored, evicted = result.stored, result.evicted
-        table, pool = self.blocks, self.pool
+        refs, slots, tokens, pool = self.refs, self.slots, self.tokens, self.pool
         free, owner, inactive = pool.free, pool.owner, pool.index
+        remove, pop_victim = inactive.remove, inactive.pop_victim
         touch = inactive.touch if inactive.name == "multi_lru" else None
-        tag = self._tag
         done = 0
-        for block, parent, position in zip(blocks, parents, positions, strict=True):
-            info = table.get(block)
-            if info is not None:  # a hit; an inactive one is reactivated (and touched)
-                if info.owner is not tag:
-                    info = table[block] = Block(
-                        info.slot, info.parent, info.position, info.token_hash, info.refs, tag
-                    )
-                if info.refs == 0:
-                    inactive.remove(block)
+        for block in blocks:
+            count = refs.get(block)
+            if count is not None:  # a hit; an inactive one is reactivated (and touched)
+                if not count:
+                    remove(block)
                     if touch is not None:
                         touch(block)
-                info.refs += 1
+                refs[block] = count + 1
                 anchor = block
             else:  # a miss: a reset slot first, else the backend's next victim
                 if free:
-                    table[block] = Block(free.popleft(), parent, position, 0, 1, tag)
+                    slot = free.popleft()
                 else:
                     try:
-                        victim, slot = inactive.pop_victim()
+                        victim, slot = pop_victim()
                     except (IndexError, KeyError):  # nothing inactive: the Use stops here
                         break
-                    old = table.pop(victim)
-                    del owner[slot]
+                    del refs[victim], slots[victim]
+                    if tokens:
+                        tokens.pop(victim, None)
                     evicted.append(victim)
-                    if old.owner is tag:  # reuse the victim's own Block (same slot)
-                        old.parent, old.position, old.token_hash, old.refs = parent, position, 0, 1
-                        table[block] = old
-                    else:
-                        table[block] = Block(slot, parent, position, 0, 1, tag)
-                owner[table[block].slot] = block  # replaces the victim as the slot's owner
+                refs[block] = 1
+                slots[block] = slot
+                owner[slot] = block  # replaces a victim as the slot's owner
                 if touch is not None:
                     touch(block)
                 stored.append(block)
@@ -559,33 +582,36 @@ class KvManager:
     def release_committed(self, blocks: tuple[int, ...]) -> MoveResult:
         """Deref ``blocks``, each held by a Use this caller just applied and listed once (a
         trace request releasing its chain): nothing to validate, so nothing is rechecked."""
-        self._release_all(blocks, [self.blocks[block] for block in blocks])
+        self._release_all(blocks)
         return MoveResult(1)
 
     def _deref_fast(self, move: Deref) -> bool:
         """Release plain held ids listed once each; False (nothing done) otherwise."""
-        blocks, table = cast(tuple[int, ...], move.blocks), self.blocks
+        blocks, refs = cast(tuple[int, ...], move.blocks), self.refs
         if not blocks or len(set(blocks)) != len(blocks) or set(map(type, blocks)) != _INT_ONLY:
             return False  # empty, a repeated id, a partial or not an int: the general path
-        infos = list(map(table.get, blocks))
-        if None in infos:
-            return False
-        for info in infos:
-            if not info.refs:  # type: ignore[union-attr]  # None is ruled out above
+        get = refs.get
+        for block in blocks:
+            if not get(block):  # not registered, or cached with no reference to release
                 return False
-        self._release_all(blocks, infos)  # type: ignore[arg-type]
+        self._release_all(blocks)
         return True
 
-    def _release_all(self, blocks: Sequence[int], infos: list[Block]) -> None:
-        table, insert, tag = self.blocks, self.pool.index.insert, self._tag
-        for block, info in zip(blocks, infos, strict=True):
-            refs = info.refs - 1
-            if info.owner is not tag:
-                table[block] = Block(info.slot, info.parent, info.position, info.token_hash, refs, tag)
-            else:
-                info.refs = refs
-            if not refs:
-                insert(block, info.slot, info.parent)
+    def _release_all(self, blocks: Sequence[int]) -> None:
+        refs, slots, insert = self.refs, self.slots, self.pool.index.insert
+        if self.pool.index.name != "lineage":  # only lineage places a block by its parent
+            for block in blocks:
+                count = refs[block] - 1
+                refs[block] = count
+                if not count:
+                    insert(block, slots[block], None)
+            return
+        index, parents = self.lineage.index, self.lineage.parents
+        for block in blocks:
+            count = refs[block] - 1
+            refs[block] = count
+            if not count:
+                insert(block, slots[block], parents[index[block]])
 
     # -- validation (no mutation) ---------------------------------------------------------
 
@@ -632,7 +658,7 @@ class KvManager:
 
     def _not_held(self, block: int, held: int, times: int) -> str:
         """Why a deref cannot release `block` `times` times, in plain words naming its state."""
-        if block not in self.blocks:
+        if block not in self.refs:
             return f"block {block} is not in G1, so there is no reference to release"
         if held == 0:
             return f"block {block} is cached (refcount 0): nothing holds it, so there is nothing to release"
@@ -704,36 +730,36 @@ class KvManager:
 
     def _hit(self, block: int) -> bool:
         """Active hit (refcount + 1) or inactive hit (reactivate); False on a miss."""
-        info = self.blocks.get(block)
-        if info is None:
+        count = self.refs.get(block)
+        if count is None:
             return False
-        info = self._mine(block, info)
-        if info.refs == 0:
+        if count == 0:
             self.pool.index.remove(block)
             self.pool.index.touch(block)  # frequency touch on an inactive hit only
-        info.refs += 1
+        self.refs[block] = count + 1
         return True
 
-    def _register(self, block: int, slot: int, token_hash: int) -> None:
-        parent, position = self.lineage[block]
-        self.blocks[block] = Block(slot, parent, position, token_hash, 1, self._tag)
+    def _register(self, block: int, slot: int, token_hash: int, refs: int = 1) -> None:
+        self.refs[block] = refs
+        self.slots[block] = slot
+        if token_hash:
+            self.tokens[block] = token_hash
         self.pool.owner[slot] = block
         self.pool.index.touch(block)
 
-    def _mine(self, block: int, info: Block) -> Block:
-        """``info`` if this manager may change it, else its private copy (copy on write)."""
-        if info.owner is self._tag:
-            return info
-        info = self.blocks[block] = Block(
-            info.slot, info.parent, info.position, info.token_hash, info.refs, self._tag
-        )
-        return info
+    def _forget(self, block: int) -> int:
+        """Unregister an evicted block; its token hash (0 when it had none)."""
+        del self.refs[block], self.slots[block]
+        return self.tokens.pop(block, 0) if self.tokens else 0
+
+    def _parent(self, block: int) -> int | None:
+        return self.lineage.parents[self.lineage.index[block]]
 
     def _release(self, block: int) -> None:
-        info = self._mine(block, self.blocks[block])
-        info.refs -= 1
-        if info.refs == 0:
-            self.pool.index.insert(block, info.slot, info.parent)
+        count = self.refs[block] - 1
+        self.refs[block] = count
+        if count == 0:
+            self.pool.index.insert(block, self.slots[block], self._parent(block))
 
     def _allocate_one(self, result: MoveResult) -> int | None:
         got = self.pool.allocate(1)
@@ -741,7 +767,7 @@ class KvManager:
             return None
         slots, evicted = got
         for block in evicted:
-            del self.blocks[block]
+            self._forget(block)
         result.evicted.extend(evicted)
         return slots[0]
 
@@ -758,9 +784,10 @@ class KvManager:
     def _quarantine_victim(self) -> Evicted:
         """Evict the next inactive block; its slot waits behind the G1→G2 copy."""
         block, slot = self.pool.index.pop_victim()
-        info = self.blocks.pop(block)
+        parent, position = self.lineage[block]
+        token_hash = self._forget(block)
         self.pool.hold(slot, QUARANTINED)
-        return Evicted(block, slot, info.parent, info.position, info.token_hash)
+        return Evicted(block, slot, parent, position, token_hash)
 
     def _evict_more(self, victims: list[Evicted], need: int) -> None:
         """Seed `extend_blocked_g1_offload_batch`: grow the copy to `need` sources, stopping
@@ -772,7 +799,7 @@ class KvManager:
         """Seed `pending_use_allocations`: entries of the rest of a Use that need a slot."""
         return sum(
             1 for e in rest
-            if (e.name not in self.partials if isinstance(e, Partial) else e not in self.blocks)
+            if (e.name not in self.partials if isinstance(e, Partial) else e not in self.refs)
         )
 
     def _offload(self, result: MoveResult, victims: list[Evicted]) -> None:
@@ -830,17 +857,14 @@ class KvManager:
         stretch: list[int] = []
         tokens: list[int] = []
         for block, slot, token in zip(swap.blocks, swap.g1_slots, swap.token_hashes, strict=True):
-            if block in self.blocks:
+            if block in self.refs:
                 self.pool.release(slot)
                 self._publish_store(result, stretch, anchor, tokens)
                 stretch, tokens, anchor = [], [], block
                 continue
-            parent, position = self.lineage[block]
             self.pool.held.pop(slot)
-            self.blocks[block] = Block(slot, parent, position, token, 0, self._tag)
-            self.pool.owner[slot] = block
-            self.pool.index.touch(block)  # a registration touches the frequency sketch
-            self.pool.index.insert(block, slot, parent)
+            self._register(block, slot, token, refs=0)  # a registration touches the sketch
+            self.pool.index.insert(block, slot, self._parent(block))
             stretch.append(block)
             tokens.append(token)
         self._publish_store(result, stretch, anchor, tokens)
@@ -885,8 +909,7 @@ class KvManager:
         twin.pool = self.pool.clone()
         # Blocks are shared until changed: both sides take fresh tags, so each copies a Block
         # before its first change (see Block.owner).
-        twin.blocks = self.blocks.copy()
-        twin._tag, self._tag = object(), object()
+        twin.refs, twin.slots, twin.tokens = self.refs.copy(), self.slots.copy(), self.tokens.copy()
         twin.partials = self.partials.copy()
         twin.lineage = self.lineage.clone()
         twin._events = self._events.clone()
@@ -898,12 +921,12 @@ class KvManager:
         return twin
 
     def frozen_footprint(self) -> int:
-        """About what :meth:`freeze` will take, counted without packing anything: 36 bytes a
-        Block (ids, parents and token hashes take 8, the rest 4), 8 per packed table entry (an
-        inactive block has ~10 in its index)."""
+        """About what :meth:`freeze` will take, counted without packing anything: 16 bytes a
+        registered block (its id takes 8, slot and refcount 4 each), 16 a token hash, 8 per
+        packed table entry (an inactive block has ~10 in its index)."""
         pool = self.pool
         offload = self.offload_engine.footprint() if self.offload_engine is not None else 0
-        tables = 36 * len(self.blocks) + 16 * len(pool.owner) + 8 * len(pool.free)
+        tables = 16 * len(self.refs) + 16 * len(self.tokens) + 16 * len(pool.owner) + 8 * len(pool.free)
         return tables + 80 * len(pool.index) + offload
 
     def freeze(self) -> FrozenManager:
@@ -912,13 +935,10 @@ class KvManager:
 
     def footprint(self) -> int:
         """Approximate bytes a clone holds of its own: its tables (the append-only history is
-        shared, see kvtui.sim.history) and, in time, the Blocks it keeps while the original
-        copies them on write."""
+        shared, see kvtui.sim.history; the int objects are shared with the original)."""
         return (
-            sys.getsizeof(self.blocks)
-            + sys.getsizeof(self.partials)
+            sum(map(sys.getsizeof, (self.refs, self.slots, self.tokens, self.partials)))
             + self.pool.footprint()
-            + 80 * len(self.blocks)
             + (self.offload_engine.footprint() if self.offload_engine is not None else 0)
         )
 
@@ -955,8 +975,8 @@ class KvManager:
 
 
 class FrozenManager:
-    """A KvManager packed (kvtui.sim.frozen): its Blocks as columns, pool and index frozen,
-    the shared history by watermark. ``clone()`` rebuilds an equal manager."""
+    """A KvManager packed (kvtui.sim.frozen): its block tables as columns, pool and index
+    frozen, the shared history by watermark. ``clone()`` rebuilds an equal manager."""
 
     def __init__(self, mgr: KvManager) -> None:
         self.scalars = (
@@ -965,15 +985,10 @@ class FrozenManager:
         )
         self.lineage = mgr.lineage.clone()
         self.events = mgr._events.clone()
-        infos = list(mgr.blocks.values())
-        self.ids = pack(mgr.blocks.keys(), UNSIGNED)
-        self.columns = (
-            pack([b.slot for b in infos], SIGNED),
-            pack([b.parent for b in infos], None),  # None for roots: references
-            pack([b.position for b in infos], SIGNED),
-            pack([b.token_hash for b in infos], UNSIGNED),
-            pack([b.refs for b in infos], SIGNED),
-        )
+        # `refs` and `slots` gain and lose keys together, so they share one key order.
+        self.ids = pack(mgr.refs.keys(), UNSIGNED)
+        self.columns = (pack(mgr.refs.values(), SIGNED), pack(mgr.slots.values(), SIGNED))
+        self.tokens = mgr.tokens.copy()
         self.partials = mgr.partials.copy()
         self.pool = mgr.pool.freeze()
         self.offload_engine = mgr.offload_engine.clone() if mgr.offload_engine else None
@@ -985,11 +1000,10 @@ class FrozenManager:
             twin.capacity, twin.block_size, twin.eviction, twin.dp_rank, twin.next_event_id,
             twin.clock_ms, twin.offload, twin.record_events,
         ) = self.scalars
-        twin._tag = tag = object()
-        twin.blocks = {
-            block: Block(slot, parent, position, token, refs, tag)
-            for block, slot, parent, position, token, refs in zip(self.ids, *self.columns, strict=True)
-        }
+        refs, slots = self.columns
+        twin.refs = dict(zip(self.ids, refs, strict=True))
+        twin.slots = dict(zip(self.ids, slots, strict=True))
+        twin.tokens = self.tokens.copy()
         twin.partials = self.partials.copy()
         twin.lineage = self.lineage.clone()
         twin._events = self.events.clone()
@@ -1000,7 +1014,8 @@ class FrozenManager:
 
     def footprint(self) -> int:
         offload = self.offload_engine.footprint() if self.offload_engine is not None else 0
-        return nbytes(self.ids, *self.columns) + self.pool.nbytes + offload + 1_000
+        tokens = 16 * len(self.tokens)
+        return nbytes(self.ids, *self.columns) + tokens + self.pool.nbytes + offload + 1_000
 
     def intact(self) -> bool:
         return self.lineage.intact() and self.events.intact()

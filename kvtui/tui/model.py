@@ -170,7 +170,7 @@ class ViewState:
         old_slots = {self.views[b].slot for b in blocks if b in self.views}
         old_slots |= {self.partial_slots[p] for p in partials if p in self.partial_slots}
         changed = _changed(mgr, result, session.steps[session.cursor - 1].command, previous, self.views)
-        new_slots = {mgr.blocks[b].slot for b in blocks if b in mgr.blocks}
+        new_slots = {mgr.slots[b] for b in blocks if b in mgr.slots}
         new_slots |= {mgr.partials[p] for p in partials if p in mgr.partials}
         dirty = old_slots | new_slots
         for slot in dirty:
@@ -203,8 +203,7 @@ class ViewState:
         if isinstance(ref, Partial):
             code, self.owner[slot] = PARTIAL, ref.name
         elif ref is not None:
-            info = mgr.blocks.get(ref)
-            code = ACTIVE if info is not None and info.refs else INACTIVE
+            code = ACTIVE if mgr.refs.get(ref) else INACTIVE
             self.owner[slot] = ref
         else:
             self.owner.pop(slot, None)
@@ -237,13 +236,12 @@ def _touched(result: MoveResult, command: Any) -> tuple[set[int], set[str]]:
 
 def _slot_codes(mgr: KvManager) -> bytearray:
     codes = bytearray(mgr.capacity)  # all RESET
-    blocks = mgr.blocks
+    refs = mgr.refs
     for slot, ref in mgr.pool.owner.items():
         if isinstance(ref, Partial):
             codes[slot] = PARTIAL
         else:
-            info = blocks.get(ref)
-            codes[slot] = ACTIVE if info is not None and info.refs else INACTIVE
+            codes[slot] = ACTIVE if refs.get(ref) else INACTIVE
     for slot, why in mgr.pool.held.items():
         codes[slot] = QUARANTINED if why == "quarantined" else RESERVED
     return codes

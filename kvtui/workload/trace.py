@@ -149,7 +149,7 @@ def distinct_blocks(records: Iterable[TraceRequest]) -> int:
 
 def scan(mgr: KvManager, ids: Iterable[int]) -> tuple[int, int]:
     """(prefix run, count anywhere) of ``ids`` resident in G1 now (active or cached)."""
-    blocks = mgr.blocks
+    blocks = mgr.refs  # registered ids (a plain dict: membership only)
     prefix = anywhere = 0
     leading = True
     for block in ids:
@@ -304,7 +304,7 @@ class TraceReplay:
             if run or not self._wait(got.blocked, results):
                 break
         for _ in range(_MAX_WAITS):
-            if all(block in mgr.blocks for block in run) or mgr.earliest_deadline() is None:
+            if all(block in mgr.refs for block in run) or mgr.earliest_deadline() is None:
                 break
             results.append(mgr.tick(None))
         return len(run)

@@ -64,7 +64,7 @@ def cached_prompt_tokens(mgr: KvManager, seq: ActiveSequence) -> int:
     it is 0 (upstream skips the lookup), even for a request's own blocks."""
     if not seq.enable_prefix_caching:
         return 0
-    blocks = mgr.blocks
+    blocks = mgr.refs  # registered ids (a plain dict: membership only)
     overlap = 0
     for ref in seq.unique_blocks:
         if isinstance(ref, Partial) or ref not in blocks:
