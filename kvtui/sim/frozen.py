@@ -1,7 +1,7 @@
 """Compact copies of pool-sized tables, for long-lived checkpoints.
 
-Why: a session keeps many checkpoints, and a live table (a dict of a few thousand entries, a
-Block per registered id) costs 70–150 bytes an entry once its hash table and objects are
+Why: a session keeps many checkpoints, and a live table (a dict of a few thousand entries)
+costs 70–150 bytes an entry once its hash table and objects are
 counted. A checkpoint is never changed, only copied back when the session goes back, so it can
 hold the same data packed in arrays of machine integers (8 bytes a field), and rebuild the
 dicts — in the same order, so the state is identical — when it is restored.

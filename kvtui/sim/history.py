@@ -17,7 +17,7 @@ session drops such checkpoints.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -86,6 +86,16 @@ class EventHistory(_View, Generic[T]):
         items.append(item)
         self.n = n + 1
 
+    def extend(self, items: Sequence[T]) -> None:
+        """`append` each item (at the head of the store, one C-level extend)."""
+        store = self._store
+        if self.n == len(store.items):
+            store.items.extend(items)
+            self.n += len(items)
+            return
+        for item in items:
+            self.append(item)
+
     def items(self) -> list[T]:
         """The visible entries (the store itself when nothing is hidden: do not mutate)."""
         items = self._store.items
@@ -149,15 +159,17 @@ class LineageHistory(_View, Mapping[int, Record]):
             return record
         return got
 
-    def add_new(self, blocks: list[int], parents: list[int | None], positions: list[int]) -> None:
+    def add_new(
+        self, blocks: Sequence[int], parents: Sequence[int | None], positions: Sequence[int]
+    ) -> None:
         """Record several blocks, none visible yet, in order, with their parents and positions
-        (parallel lists: at the head of the store they are appended by C-level extends)."""
+        (parallel sequences: at the head of the store they are appended by C-level extends)."""
         store, n = self._store, self.n
         if n != len(store.items):
             for block, parent, position in zip(blocks, parents, positions, strict=True):
                 self.add(block, parent, position)
             return
-        self.index.update(zip(blocks, range(n, n + len(blocks))))
+        self.index.update(zip(blocks, range(n, n + len(blocks)), strict=True))
         store.items.extend(blocks)
         store.parents.extend(parents)
         store.positions.extend(positions)

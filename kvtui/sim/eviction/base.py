@@ -13,6 +13,7 @@ from typing import Protocol
 
 class InactiveIndex(Protocol):
     name: str
+    needs_parent: bool  # False: the backend ignores lineage (insert_all takes no parents)
 
     def __len__(self) -> int: ...
 
@@ -21,11 +22,26 @@ class InactiveIndex(Protocol):
     def insert(self, block: int, slot: int, parent: int | None) -> None:
         """The block's last reference was released: it becomes evictable now."""
 
+    def insert_all(
+        self, blocks: list[int], slots: list[int], parents: list[int | None] | None
+    ) -> None:
+        """`insert` each block in order (``parents`` is None when ``needs_parent`` is False).
+
+        Why in bulk: a deref releases a whole chain, and one call lets a backend do the work in
+        C (lru) or at least without a method call per block."""
+
     def remove(self, block: int) -> int:
         """A hit reactivates the block: take it out and return its slot."""
 
+    def discard(self, block: int) -> object:
+        """`remove` when the caller needs no slot back (may be a bound C method)."""
+
     def pop_victim(self) -> tuple[int, int]:
         """Evict the next victim; return (block, slot). Only called when non-empty."""
+
+    def pop_entry(self) -> tuple[int, object]:
+        """`pop_victim` for a caller that knows the victim's slot: (block, anything); may be
+        a bound C method. Raises IndexError or KeyError when empty."""
 
     def order(self, limit: int | None = None) -> list[int]:
         """The next victims in eviction order (at most `limit`), without mutating."""

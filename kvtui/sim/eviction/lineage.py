@@ -37,6 +37,7 @@ class LineageIndex:
     """
 
     name = "lineage"
+    needs_parent = True
 
     def __init__(self) -> None:
         self._tick: dict[int, int] = {}
@@ -56,18 +57,38 @@ class LineageIndex:
     # -- mutation -------------------------------------------------------------------------
 
     def insert(self, block: int, slot: int, parent: int | None) -> None:
-        if block in self._tick:
-            raise ValueError(f"block {block} is already inactive")
-        if block not in self._children:  # a new node
-            self._children[block] = 0
-            self._link(block, parent)
-        elif block not in self._parent:  # a ghost made for a missing parent links only now
-            self._link(block, parent)
-        tick = self._tick[block] = self._next_tick
-        self._slot[block] = slot
-        self._next_tick += 1
-        if self._children[block] == 0:
-            self._queue(tick, block)
+        self.insert_all([block], [slot], [parent])
+
+    def insert_all(
+        self, blocks: list[int], slots: list[int], parents: list[int | None] | None
+    ) -> None:
+        """Insert each block in order (a deref's chain), with the helpers inlined: this is the
+        backend's hottest loop. A fresh tick is never queued yet, so it is pushed unchecked."""
+        assert parents is not None, "the lineage backend places a block by its parent"
+        tick_of, slot_of, children, parent_of = self._tick, self._slot, self._children, self._parent
+        heap, queued = self._heap, self._queued
+        tick = self._next_tick
+        for block, slot, parent in zip(blocks, slots, parents, strict=True):
+            if block in tick_of:
+                raise ValueError(f"block {block} is already inactive")
+            kids = children.get(block)
+            if kids is None:  # a new node, linked to its parent now
+                children[block] = kids = 0
+                link = True
+            else:  # a ghost made for a missing parent links only now
+                link = block not in parent_of
+            if link and parent is not None:
+                children[parent] = children.get(parent, 0) + 1  # (a ghost if it was missing)
+                parent_of[block] = parent
+            tick_of[block] = tick
+            slot_of[block] = slot
+            if not kids:
+                queued.add(tick)
+                heapq.heappush(heap, (tick, block))
+            tick += 1
+        self._next_tick = tick
+        if len(heap) > 2 * len(children) + 64:
+            self._compact()
 
     def remove(self, block: int) -> int:
         del self._tick[block]
@@ -76,12 +97,22 @@ class LineageIndex:
             self._drop(block)
         return slot
 
+    def discard(self, block: int) -> object:
+        return self.remove(block)
+
+    def pop_entry(self) -> tuple[int, object]:
+        return self.pop_victim()
+
     def pop_victim(self) -> tuple[int, int]:
-        while self._heap:
-            tick, block = heapq.heappop(self._heap)
-            self._queued.discard(tick)
-            if self._tick.get(block) == tick and self._children[block] == 0:
-                return block, self.remove(block)
+        heap, tick_of, children, queued = self._heap, self._tick, self._children, self._queued
+        while heap:
+            tick, block = heapq.heappop(heap)
+            queued.discard(tick)
+            if tick_of.get(block) == tick and children[block] == 0:
+                del tick_of[block]
+                slot = self._slot.pop(block)
+                self._drop(block)
+                return block, slot
         raise IndexError("pop_victim on an empty index")
 
     def touch(self, block: int) -> None:
@@ -169,14 +200,6 @@ class LineageIndex:
         return len(self._children)
 
     # -- internals ------------------------------------------------------------------------
-
-    def _link(self, block: int, parent: int | None) -> None:
-        if parent is None:
-            return
-        if parent not in self._children:  # ghost for a missing parent, itself unlinked
-            self._children[parent] = 0
-        self._children[parent] += 1
-        self._parent[block] = parent
 
     def _drop(self, block: int) -> None:
         """Remove a childless non-real node and prune ghosts that lose their last child."""

@@ -7,19 +7,35 @@ time and ignores lineage: a chain released root-first is evicted root-first.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
+from functools import partial
 from itertools import islice
 
 from kvtui.sim.frozen import UNSIGNED, PackedDict
 
 
 class LruIndex:
+    """One OrderedDict block -> (slot, release number), oldest release first.
+
+    The release number is only for :meth:`describe` (the TUI and the compare screen show it).
+    ``discard``, ``pop_entry`` and ``insert_all`` are the OrderedDict's own C methods (bound per
+    index) or one C call: the manager's per-block loops reach the index without a Python frame.
+    """
+
     name = "lru"
+    needs_parent = False
+
+    discard: Callable[[int], object]  # remove() when the caller needs no slot back
+    pop_entry: Callable[[], tuple[int, object]]  # pop_victim() when the caller knows the slot
 
     def __init__(self) -> None:
-        # block -> (slot, release sequence number), oldest first; one dict so that every
-        # operation is one dict operation and a clone one copy (the number is for describe)
-        self._entries: OrderedDict[int, tuple[int, int]] = OrderedDict()
-        self._counter = 0
+        self._bind(OrderedDict(), 0)
+
+    def _bind(self, entries: OrderedDict[int, tuple[int, int]], counter: int) -> None:
+        self._entries = entries
+        self._counter = counter
+        self.discard = entries.pop
+        self.pop_entry = partial(entries.popitem, False)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -30,6 +46,13 @@ class LruIndex:
     def insert(self, block: int, slot: int, parent: int | None) -> None:
         self._entries[block] = (slot, self._counter)
         self._counter += 1
+
+    def insert_all(
+        self, blocks: list[int], slots: list[int], parents: list[int | None] | None
+    ) -> None:
+        start = self._counter
+        self._counter = start + len(blocks)
+        self._entries.update(zip(blocks, zip(slots, range(start, self._counter), strict=True), strict=True))
 
     def remove(self, block: int) -> int:
         return self._entries.pop(block)[0]
@@ -49,8 +72,7 @@ class LruIndex:
 
     def clone(self) -> LruIndex:
         twin = LruIndex.__new__(LruIndex)
-        twin._entries = self._entries.copy()
-        twin._counter = self._counter
+        twin._bind(self._entries.copy(), self._counter)
         return twin
 
     def freeze(self) -> FrozenLru:
@@ -66,8 +88,7 @@ class FrozenLru:
 
     def thaw(self) -> LruIndex:
         twin = LruIndex.__new__(LruIndex)
-        twin._entries = self.entries.thaw_ordered()
-        twin._counter = self.counter
+        twin._bind(self.entries.thaw_ordered(), self.counter)
         return twin
 
     @property

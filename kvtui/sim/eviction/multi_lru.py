@@ -27,6 +27,7 @@ def tier_for(count: int) -> int:
 
 class MultiLruIndex:
     name = "multi_lru"
+    needs_parent = False
 
     def __init__(self, capacity: int) -> None:
         self.sketch = TinyLfu(capacity)
@@ -45,8 +46,24 @@ class MultiLruIndex:
         self._tiers[tier][block] = slot
         self._tier_of[block] = tier
 
+    def insert_all(
+        self, blocks: list[int], slots: list[int], parents: list[int | None] | None
+    ) -> None:
+        estimate, tiers, tier_of = self.sketch.estimate, self._tiers, self._tier_of
+        for block, slot in zip(blocks, slots, strict=True):
+            count = estimate(block)
+            tier = 0 if count < 3 else 1 if count < 8 else 2 if count < 15 else 3
+            tiers[tier][block] = slot
+            tier_of[block] = tier
+
     def remove(self, block: int) -> int:
         return self._tiers[self._tier_of.pop(block)].pop(block)
+
+    def discard(self, block: int) -> object:
+        return self.remove(block)
+
+    def pop_entry(self) -> tuple[int, object]:
+        return self.pop_victim()
 
     def pop_victim(self) -> tuple[int, int]:
         for entries in self._tiers:
