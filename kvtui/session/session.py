@@ -59,8 +59,12 @@ class StepError(KvError):
         self.line = line
 
 
-def execute(world: World, command: Command) -> MoveResult:
-    """Apply one state-changing command; raises CommandError with the state untouched."""
+def execute(world: World, command: Command, atomic: bool = True) -> MoveResult:
+    """Apply one state-changing command; raises CommandError with the state untouched.
+
+    ``atomic=False``: a request command is not copied for its rollback (an O(pool) copy per
+    command), so a rejected one may leave the World changed: the caller must rebuild it.
+    """
     mgr = world.manager
     if isinstance(command, MoveCommand):
         return mgr.apply(command.move)
@@ -69,19 +73,20 @@ def execute(world: World, command: Command) -> MoveResult:
     if isinstance(command, SwapinCommand):
         return mgr.swapin(command.blocks)
     if isinstance(command, REQUEST_COMMAND_TYPES):  # expanded to MoveBlocks, atomically
-        return world.execute_request(command)
+        return world.execute_request(command, atomic)
     raise CommandError(f"'{command}' is not a state-changing command")
 
 
-def apply_step(world: World, step: Step, number: int, label: str) -> MoveResult:
+def apply_step(world: World, step: Step, number: int, label: str, atomic: bool = True) -> MoveResult:
     """Apply step `number`'s command; a StepError (FILE:LINE) if it is no command or refused.
 
-    The one step engine shared by the Session and the history-free headless run.
+    The one step engine shared by the Session and the history-free headless run (``atomic``:
+    see :func:`execute`).
     """
     if step.error is not None or step.command is None:
         raise StepError(label, number, step.line, step.error or "not a command")
     try:
-        return execute(world, step.command)
+        return execute(world, step.command, atomic)
     except KvError as exc:
         raise StepError(label, number, step.line, str(exc)) from None
 
@@ -185,8 +190,9 @@ class Session:
             raise StepError(self.label, self.cursor, None, "already at the last step")
         step = self.steps[self.cursor]
         try:
-            result = apply_step(self.world, step, self.cursor + 1, self.label).slim()
+            result = apply_step(self.world, step, self.cursor + 1, self.label, atomic=False).slim()
         except StepError as exc:
+            self._undo_partial(step.command)
             raise self._failed(exc) from None
         if self.cursor < len(self.results):
             self.results[self.cursor] = result  # the same result again (replay after a jump)
@@ -271,10 +277,11 @@ class Session:
             own.checks.append(item)
             return None
         try:
-            result = execute(self.world, step.command).slim()
+            result = execute(self.world, step.command, atomic=False).slim()
         except KvError as exc:
-            # A request command that failed part-way was rolled back, but its writes may have
-            # cut the shared history that clones ahead of the cursor still need.
+            self._undo_partial(step.command)
+            # A request command that failed part-way wrote to the shared history that clones
+            # ahead of the cursor may still need.
             self._drop_clones(lambda c: c > self.cursor)
             raise StepError(self.label, self.cursor + 1, None, str(exc)) from None
         try:
@@ -306,6 +313,13 @@ class Session:
             base = max(c for c in self.checkpoints if c <= self.cursor)
             self.world = self.checkpoints[base].clone()
             self.cursor = base
+
+    def _undo_partial(self, command: Command | None) -> None:
+        """After a refused command: a request command may have changed the World before it
+        failed (the session runs them without an O(pool) rollback copy), so rebuild it. Other
+        commands validate before they change anything."""
+        if isinstance(command, REQUEST_COMMAND_TYPES):
+            self._rebuild()
 
     def _rebuild(self) -> None:
         """Recompute the World at the cursor from the nearest checkpoint (a rollback path: the

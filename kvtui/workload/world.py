@@ -82,12 +82,18 @@ class World:
         """False for a clone whose shared history a diverging write cut (see kvtui.sim.history)."""
         return self.manager.intact()
 
-    def execute_request(self, command: RequestCommand) -> MoveResult:
+    def execute_request(self, command: RequestCommand, atomic: bool = True) -> MoveResult:
         """Apply a request command atomically: a rejected one leaves the World as it was.
 
         Without the scheduler only the request the command names is copied for the rollback
         (with the manager), so the cost does not grow with the number of requests ever created.
+
+        ``atomic=False`` skips that copy, which costs O(pool) a command: a rejected command may
+        then leave the World changed, and the caller rebuilds it (a Session replays from its
+        nearest checkpoint, so only a failure pays).
         """
+        if not atomic:
+            return self._execute_unguarded(command)
         if isinstance(command, PassCommand):
             return self._atomic("pass", lambda sched, out: self._passes(sched, out, command.count))
         if isinstance(command, DrainCommand):
@@ -111,6 +117,20 @@ class World:
             if saved is not None:
                 table[command.name] = saved  # same key: creation order is kept
             raise
+
+    def _execute_unguarded(self, command: RequestCommand) -> MoveResult:
+        """`execute_request` without the rollback copy (see ``atomic``)."""
+        if isinstance(command, PassCommand):
+            out = PassResult(0)
+            self._passes(self._sched("pass"), out, command.count)
+            return out
+        if isinstance(command, DrainCommand):
+            out = PassResult(0)
+            core.drain(self.manager, self.requests, self._sched("drain"), out)
+            return out
+        if isinstance(command, NewRequest) and self.scheduler is not None:
+            return self.submit(command)
+        return execute_request(self.manager, self.requests, command)
 
     def _atomic_request(self, command: RequestAction) -> MoveResult:
         snapshot = self.clone()
