@@ -26,6 +26,7 @@ request.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ MAX_ID = 2**64 - 1
 DEFAULT_BLOCK_SIZE = 512
 MAX_DEPTH = 64  # JSON nesting of one trace line (a request needs 2)
 _KEYS = ("timestamp", "input_length", "output_length", "hash_ids")
+_KEY_SET = frozenset(_KEYS)
 _MAX_WAITS = 10_000  # ticks waited for one request's transfers (a guard, never reached in practice)
 
 
@@ -79,42 +81,53 @@ def parse_trace(lines: Iterable[str], label: str = "trace", limit: int | None = 
     return out
 
 
-def _record(text: str, label: str, line: int) -> TraceRequest:
-    def fail(message: str) -> ScriptError:
-        return ScriptError(label, line, message)
+class _BadLine(Exception):
+    """What is wrong with a trace line, in words (:func:`_record` adds its file and line)."""
 
+
+def _record(text: str, label: str, line: int) -> TraceRequest:
+    try:
+        return _request(text, line)
+    except _BadLine as exc:
+        raise ScriptError(label, line, str(exc)) from None
+
+
+def _request(text: str, line: int) -> TraceRequest:
+    """The request on one trace line, or _BadLine naming its first problem.
+
+    Written for speed (it runs once per line): a JSON value's type is one of a few exact types,
+    so ``type(v) is int`` stands for "an int and not a bool"; the usual line passes each check
+    at once, and only a bad one is looked at again to say what is wrong.
+    """
     if too_deep(text):
-        raise fail(f"not a trace line: JSON nested more than {MAX_DEPTH} levels deep")
+        raise _BadLine(f"not a trace line: JSON nested more than {MAX_DEPTH} levels deep")
     try:
         data = _loads(text)
     except ValueError as exc:  # also an integer literal of more than 4,300 digits
-        raise fail(f"not JSON: {shown(str(exc), 200)}") from None
-    if not isinstance(data, dict):
-        raise fail("a trace line must be a JSON object")
-    for key in _KEYS:
-        if key not in data:
-            raise fail(f"missing key '{key}'")
+        raise _BadLine(f"not JSON: {shown(str(exc), 200)}") from None
+    if type(data) is not dict:
+        raise _BadLine("a trace line must be a JSON object")
+    if not data.keys() >= _KEY_SET:
+        raise _BadLine(f"missing key '{next(key for key in _KEYS if key not in data)}'")
     stamp = data["timestamp"]
-    if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not 0 <= stamp < float("inf"):
-        raise fail(f"timestamp must be a number >= 0, got {brief(stamp)}")
-    lengths = []
+    if type(stamp) not in (int, float) or not 0 <= stamp < math.inf:
+        raise _BadLine(f"timestamp must be a number >= 0, got {brief(stamp)}")
     for key in ("input_length", "output_length"):
         value = data[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise fail(f"{key} must be an integer >= 0, got {brief(value)}")
-        lengths.append(value)
+        if type(value) is not int or value < 0:
+            raise _BadLine(f"{key} must be an integer >= 0, got {brief(value)}")
     ids = data["hash_ids"]
-    if not isinstance(ids, list):
-        raise fail(f"hash_ids must be a list of block ids, got {brief(ids)}")
+    if type(ids) is not list:
+        raise _BadLine(f"hash_ids must be a list of block ids, got {brief(ids)}")
     if not _plain_ids(ids):
         seen: set[int] = set()
         for block in ids:  # name the first bad id
-            if isinstance(block, bool) or not isinstance(block, int) or not 0 <= block <= MAX_ID:
-                raise fail(f"hash_ids: {brief(block)} is not an integer in 0..2^64-1")
+            if type(block) is not int or not 0 <= block <= MAX_ID:
+                raise _BadLine(f"hash_ids: {brief(block)} is not an integer in 0..2^64-1")
             if block in seen:
-                raise fail(f"hash_ids: block {block} appears twice")
+                raise _BadLine(f"hash_ids: block {block} appears twice")
             seen.add(block)
-    return TraceRequest(float(stamp), lengths[0], lengths[1], tuple(ids), line)
+    return TraceRequest(float(stamp), data["input_length"], data["output_length"], tuple(ids), line)
 
 
 _DECODER = json.JSONDecoder()  # json.loads's own settings
