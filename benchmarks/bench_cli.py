@@ -7,7 +7,7 @@
 Each command runs `--repeat` times in a fresh interpreter; the median is printed (the machine is
 shared, so single runs are noisy). Whether kvtui's own bytecode caches exist is printed too: with
 PYTHONDONTWRITEBYTECODE=1 and an editable install there are none, and every run compiles the
-kvtui modules it imports (some 30 ms of `kvtui trace`), so compare figures taken alike.
+kvtui modules it imports (some 25 ms of `kvtui trace`), so compare figures taken alike.
 
 Run: python benchmarks/bench_cli.py [--trace FILE] [--repeat N]
 """

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 # ANSI styles, in the colours of Typer's Rich help.
@@ -23,10 +24,11 @@ BOLD, DIM, CYAN = "1", "2", "36"
 OPTION, SWITCH, NEGATIVE, METAVAR = "1;36", "1;32", "1;35", "1;33"
 REQUIRED = "31"
 MARKUP = {"bold": BOLD, "dim": DIM, "cyan": CYAN}  # the tags an epilog may use (conventions.examples)
-MIN_HELP_WIDTH = 20  # the help column never gets narrower: a narrow terminal wraps the panel instead
+MIN_HELP_WIDTH = 20  # narrower than this, each help goes below its names instead of beside them
 GAP = "  "  # between table columns, as in Typer's tables
 
 Cell = tuple[str, str]  # (text, ANSI style) of one table cell
+Paint = Callable[[str, str], str]  # (text, ANSI style) -> the text as drawn
 
 
 def format_help(command: Any, ctx: Any, formatter: Any) -> None:
@@ -50,14 +52,14 @@ def render(command: Any, ctx: Any, width: int, color: bool = True) -> str:
     return "\n".join(out) + "\n"
 
 
-def _painter(color: bool) -> Any:
+def _painter(color: bool) -> Paint:
     def paint(text: str, style: str) -> str:
         return f"\x1b[{style}m{text}\x1b[0m" if color and style and text else text
 
     return paint
 
 
-def _description(help_text: str, width: int, paint: Any) -> list[str]:
+def _description(help_text: str, width: int, paint: Paint) -> list[str]:
     """The first paragraph as is, later ones dim; text after a lone \\f is not shown (Click)."""
     text = inspect.cleandoc(help_text).partition("\f")[0].strip()
     if not text:
@@ -103,7 +105,7 @@ def _command_rows(group: Any, ctx: Any) -> list[list[Cell]]:
     return rows
 
 
-def _panel(title: str, rows: list[list[Cell]], width: int, paint: Any) -> list[str]:
+def _panel(title: str, rows: list[list[Cell]], width: int, paint: Paint) -> list[str]:
     """A titled box around a table whose last column (help) wraps; empty columns are dropped.
 
     When the terminal leaves the help column fewer than MIN_HELP_WIDTH cells, each row's help goes
@@ -136,7 +138,7 @@ def _panel(title: str, rows: list[list[Cell]], width: int, paint: Any) -> list[s
     ]
 
 
-def _cell(cell: Cell, width: int, paint: Any) -> str:
+def _cell(cell: Cell, width: int, paint: Paint) -> str:
     """The cell's text in its style, then spaces (unstyled) up to `width`."""
     text, style = cell
     return paint(text, style) + " " * (width - len(text))
@@ -147,14 +149,14 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
 
 
-def _epilog(epilog: str, paint: Any) -> list[str]:
+def _epilog(epilog: str, paint: Paint) -> list[str]:
     """The epilog line by line, its `[bold]…[/]`-style tags drawn as ANSI styles."""
     if not epilog:
         return []
     return ["", *(" " + _markup(line, paint) for line in epilog.splitlines()), ""]
 
 
-def _markup(line: str, paint: Any) -> str:
+def _markup(line: str, paint: Paint) -> str:
     return re.sub(
         r"\[(\w+)\](.*?)\[/\]",
         lambda m: paint(m[2], MARKUP[m[1]]) if m[1] in MARKUP else m[0],
