@@ -62,6 +62,53 @@ def test_help_has_plain_metavars_examples_and_no_spec(command: list[str]) -> Non
     assert "Examples" in text and "kvtui" in text.split("Examples")[1]
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_shows_every_option_with_its_help(command: str) -> None:
+    """Each option's names, metavar and help text are on the page (drawn by kvtui.cli.help)."""
+    group = typer.main.get_command(app)
+    click_command = group.commands[command]  # type: ignore[attr-defined]
+    text = " ".join(invoke(command, "-h").stdout.replace("│", " ").split())
+    for param in click_command.params:
+        for name in [*param.opts, *param.secondary_opts]:
+            if param.param_type_name == "option":
+                assert name in text, (command, name)
+        if param.metavar:
+            assert param.metavar in text, (command, param.metavar)
+        assert " ".join((param.help or "").split()) in text, (command, param.help)
+    first = (click_command.help or "").split("\n\n")[0]
+    assert " ".join(first.split()) in text
+    assert "\x1b[" not in text  # no colour codes when the output is not a terminal
+
+
+def test_help_fits_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    page = invoke("run", "-h").stdout
+    assert max(map(len, page.splitlines())) <= 60
+    assert "Check expect lines without enforcing them" in " ".join(page.replace("│", " ").split())
+
+
+def test_help_colours_names_on_a_terminal() -> None:
+    from kvtui.cli.help import render
+
+    group = typer.main.get_command(app)
+    with group.make_context("kvtui", ["run", "-h"], resilient_parsing=True) as ctx:
+        command = group.commands["run"]  # type: ignore[attr-defined]
+        with command.make_context("run", [], parent=ctx, resilient_parsing=True) as sub:
+            coloured, plain = render(command, sub, 100), render(command, sub, 100, color=False)
+    assert "\x1b[1;36m--capacity\x1b[0m" in coloured and "\x1b[36mkvtui run tour\x1b[0m" in coloured
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
+
+
+def test_cli_limits_are_the_engines() -> None:
+    """kvtui.cli.options repeats the engine's limits so that `kvtui --help` loads no engine."""
+    from kvtui.cli import options
+    from kvtui.sim import config, eviction
+
+    assert options.MAX_CAPACITY == config.MAX_CAPACITY
+    assert options.PREEMPTION_MODES == config.PREEMPTION_MODES
+    assert options.BACKENDS == eviction.BACKENDS
+
+
 def test_metavars_name_what_is_expected() -> None:
     run = invoke("run", "-h").stdout
     assert "Usage: kvtui run [OPTIONS] SCRIPT" in run

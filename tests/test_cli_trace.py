@@ -117,3 +117,22 @@ def test_long_trace_shows_a_progress_bar_on_stderr_only() -> None:
     assert result.exit_code == 0
     assert "replaying" in result.stderr and "1000/1000" in result.stderr
     assert json.loads(result.stdout)["requests"] == 1000
+
+
+@pytest.mark.parametrize(("done", "total"), [(1000, 1000), (999, 1000), (500, 1000), (0, 1000), (7, 99999)])
+def test_the_final_line_off_a_terminal_is_richs(done: int, total: int) -> None:
+    """kvtui.cli.progress writes the line Rich's bar ends with off a terminal, without Rich."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from kvtui.cli.progress import FinalLine
+
+    out = io.StringIO()
+    columns = (TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(file=out, force_terminal=False, width=80)) as bar:
+        bar.update(bar.add_task("replay", total=total), completed=done)
+    line = FinalLine("replaying", total)
+    line.advance(done)
+    assert line.render(elapsed=0.0) + "\n" == out.getvalue()

@@ -24,6 +24,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kvtui.lang.trace_script import trace_script
 from kvtui.session.session import Session
@@ -181,6 +183,16 @@ BAD_LINES = [
      "hash_ids: 18446744073709551616 is not an integer in 0..2^64-1"),
     ('{"timestamp": 0, "input_length": 1, "output_length": 1, "hash_ids": [4, 5, 4]}',
      "hash_ids: block 4 appears twice"),
+    ('{"timestamp": 0, "input_length": 1, "output_length": 1, "hash_ids": [1, true]}',
+     "hash_ids: True is not an integer in 0..2^64-1"),
+    ('{"timestamp": 0, "input_length": 1, "output_length": 1, "hash_ids": [1, 1.0]}',
+     "hash_ids: 1.0 is not an integer in 0..2^64-1"),
+    ('{"timestamp": 0, "input_length": 1, "output_length": 1, "hash_ids": [3, -1]}',
+     "hash_ids: -1 is not an integer in 0..2^64-1"),
+    ('{"timestamp": 0, "input_length": 1, "output_length": 1, "hash_ids": [1]} 5',
+     "not JSON: Extra data: line 1 column 74 (char 73)"),
+    ('\xa0{"timestamp": 0, "input_length": 1, "output_length": 1, "hash_ids": [1]}',
+     "not JSON: Expecting value: line 1 column 1 (char 0)"),
 ]
 
 
@@ -189,6 +201,44 @@ def test_bad_trace_lines_are_file_line_errors(line: str, message: str) -> None:
     with pytest.raises(ScriptError) as info:
         parse_trace([fixture_lines()[0], "", line], "t.jsonl")
     assert str(info.value).startswith(f"t.jsonl:3: {message}")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": 1}', ' \t{"a": [1, 2]}\r\n', "[1] x", "[1] [2]", "\ufeff{}", "\x0c{}", "{}\x0b", "", "  ", "nul",
+     "NaN", '"a\\u00e9"', "1" * 5000, "{", '{"a": 1,}', "[1, 2]\n\n", "\n[1]"],
+)
+def test_the_line_decoder_is_json_loads(text: str) -> None:
+    """kvtui.workload.trace._loads gives json.loads's value, or raises its very error."""
+    from kvtui.workload.trace import _loads
+
+    try:
+        expected: object = json.loads(text)
+    except ValueError as exc:
+        with pytest.raises(type(exc)) as info:
+            _loads(text)
+        assert str(info.value) == str(exc)
+    else:
+        assert repr(_loads(text)) == repr(expected)  # repr: NaN is not equal to itself
+
+
+@given(st.text(alphabet=' \t\n\r\x0b\x0c\xa0\ufeff{}[]",:0123456789.eE+-truefalsnNI\\', max_size=40))
+def test_the_line_decoder_is_json_loads_on_any_text(text: str) -> None:
+    test_the_line_decoder_is_json_loads(text)
+
+
+@pytest.mark.parametrize(("capacity", "g2"), [(None, None), (3, None), (2, None), (3, 4), (2, 1)])
+def test_run_gives_the_figures_of_stepping_through(capacity: int | None, g2: int | None) -> None:
+    """TraceReplay.run builds no outcomes (and no folded visit results): same figures."""
+    offload = OffloadConfig(g2) if g2 else None
+    records = parse_trace(fixture_lines() * 3, "fixture.jsonl")
+    stepped = TraceReplay(records, capacity, "lineage", 4, offload, label="f")
+    while not stepped.done:
+        stepped.step()
+    ran = TraceReplay(records, capacity, "lineage", 4, offload, label="f")
+    ran.run()
+    assert figures_json(ran) == figures_json(stepped)
+    assert ran.manager.events == stepped.manager.events
 
 
 def test_a_lineage_conflict_is_reported_at_its_line() -> None:

@@ -1,8 +1,9 @@
 """Command-line entry point (Typer).
 
 Headless commands import only the engine and Rich; Textual is imported on the TUI path alone
-so `kvtui run` stays fast. Module level imports only Typer and constants: the engine, YAML and
-Rich load inside the command that needs them, so `kvtui --help` stays quick.
+so `kvtui run` stays fast. Module level imports only Typer, kvtui's option definitions and its
+error types: the engine, YAML and Rich load inside the command that needs them, and help pages
+are drawn without Rich (kvtui.cli.help), so `kvtui --help` stays quick (tests/test_cli_imports.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import typer
 
 from kvtui.cli.conventions import COMMAND, CONTEXT, KvtuiGroup, examples, version_callback
 from kvtui.cli.options import (
+    BACKENDS,
+    MAX_CAPACITY,
+    PREEMPTION_MODES,
     block_size_option,
     capacity_option,
     choice,
@@ -31,25 +35,18 @@ from kvtui.cli.options import (
     port as port_number,
 )
 from kvtui.presets import is_file
-from kvtui.sim.config import MAX_CAPACITY, PREEMPTION_MODES
 from kvtui.sim.errors import KvError, escaped
-from kvtui.sim.eviction import BACKENDS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from kvtui.lang.script import Script
     from kvtui.lang.script_stream import ScriptStream
-    from kvtui.session.compare import Comparison
     from kvtui.session.session import StepError
-    from kvtui.session.sweep import SweepPoint
     from kvtui.sim.config import SchedulerConfig
-    from kvtui.workload.trace import TraceReplay
 
 app = typer.Typer(
     cls=KvtuiGroup,
     context_settings=CONTEXT,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # help pages are drawn by kvtui.cli.help, errors by KvtuiGroup.main
     help="kvtui: see how an LLM serving engine manages its KV cache. Without a command: the live "
     "TUI on the guided tour.",
     epilog=examples("kvtui", "kvtui run tour", "kvtui open lineage-leaf-first", "kvtui presets"),
@@ -348,9 +345,6 @@ def validate(script: str = script_argument()) -> None:
     typer.echo(f"{escaped(stream.script.path)}: ok ({stream.count} steps)")
 
 
-LONG_TRACE = 1000  # requests: from here on a progress bar is shown even when stderr is not a TTY
-
-
 @app.command(
     **COMMAND,
     epilog=examples(
@@ -396,7 +390,8 @@ def trace(
         help="With --scheduler: prefix caching (default on).",
     ),
     preemption: str | None = typer.Option(
-        None, "--preemption", parser=choice(PREEMPTION_MODES, "a preemption mode"), metavar="[lifo|fifo]",
+        None, "--preemption", parser=choice(PREEMPTION_MODES, "a preemption mode"),
+        metavar=f"[{'|'.join(PREEMPTION_MODES)}]",
         help="With --scheduler: the victim is the newest (lifo, default) or oldest running request.",
     ),
     speedup: float | None = typer.Option(
@@ -408,11 +403,6 @@ def trace(
 
     With --scheduler, a timed replay through the mocker's scheduler instead.
     """
-    import time
-
-    from kvtui.sim.config import OffloadConfig, SchedulerConfig
-    from kvtui.workload.trace import TraceReplay, figures_json, load_trace
-
     if not is_file(Path(file)):
         raise reject(f"no trace file {file!r}")
     chosen = {"--budget": budget is not None, "--unbounded-budget": unbounded_budget,
@@ -420,24 +410,44 @@ def trace(
               "--[no-]prefix-caching": caching is not None, "--preemption": preemption is not None,
               "--speedup": speedup is not None}
     given = ", ".join(name for name, on in chosen.items() if on)
-    if not scheduler and given:
-        raise reject(f"{given} only {'applies' if ',' not in given else 'apply'} with --scheduler")
-    if scheduler:
-        if budget is not None and unbounded_budget:
-            raise reject("give --budget N or --unbounded-budget, not both")
-        if block_size < 2:
-            raise reject("--scheduler needs --block-size 2 or more")
-        defaults = SchedulerConfig()
-        sched = SchedulerConfig(
-            None if unbounded_budget else (budget or defaults.max_num_batched_tokens),
-            max_seqs or defaults.max_num_seqs,
-            defaults.chunked_prefill if chunked is None else chunked,
-            defaults.prefix_caching if caching is None else caching,
-            preemption or defaults.preemption,
-            defaults.speedup_ratio if speedup is None else speedup,
-        )
-        _timed_trace(file, limit, sched, capacity, eviction, block_size, g2_blocks, json_out)
+    if not scheduler:
+        if given:
+            raise reject(f"{given} only {'applies' if ',' not in given else 'apply'} with --scheduler")
+        _replay_trace(file, limit, capacity, eviction, block_size, g2_blocks, json_out)
         return
+    if budget is not None and unbounded_budget:
+        raise reject("give --budget N or --unbounded-budget, not both")
+    if block_size < 2:
+        raise reject("--scheduler needs --block-size 2 or more")
+    from kvtui.sim.config import SchedulerConfig
+
+    defaults = SchedulerConfig()
+    sched = SchedulerConfig(
+        None if unbounded_budget else (budget or defaults.max_num_batched_tokens),
+        max_seqs or defaults.max_num_seqs,
+        defaults.chunked_prefill if chunked is None else chunked,
+        defaults.prefix_caching if caching is None else caching,
+        preemption or defaults.preemption,
+        defaults.speedup_ratio if speedup is None else speedup,
+    )
+    _timed_trace(file, limit, sched, capacity, eviction, block_size, g2_blocks, json_out)
+
+
+def _replay_trace(
+    file: str, limit: int | None, capacity: int | None, eviction: str, block_size: int,
+    g2_blocks: int | None, json_out: bool,
+) -> None:
+    """`kvtui trace` without --scheduler: the replay (with a progress bar), then its figures.
+
+    It loads the engine and the trace replay; Rich only for a terminal's progress bar or the
+    human table (kvtui.cli.trace_report), nothing of the session, parser or scheduler.
+    """
+    import time
+
+    from kvtui.cli.progress import progress
+    from kvtui.sim.config import OffloadConfig
+    from kvtui.workload.trace import TraceReplay, figures_json, load_trace
+
     try:
         records = load_trace(file, limit)
         offload = OffloadConfig(g2_blocks) if g2_blocks is not None else None
@@ -445,18 +455,19 @@ def trace(
             records, capacity, eviction, block_size, offload, label=file, record_events=False
         )
         started = time.perf_counter()
-        _replay_with_progress(replay)
+        with progress("replaying", len(records)) as bar:
+            replay.run(bar.advance if bar else None)
         elapsed = time.perf_counter() - started
     except KvError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     figures = figures_json(replay)
     if json_out:
-        from kvtui.session.report import dumps
+        from kvtui.session.jsontext import dumps
 
         sys.stdout.write(dumps(figures) + "\n")
     else:
-        from kvtui.cli.text_report import print_trace
+        from kvtui.cli.trace_report import print_trace
 
         print_trace(figures, elapsed)
 
@@ -468,7 +479,8 @@ def _timed_trace(
     """`kvtui trace --scheduler`: the timed replay with a progress bar, then its report."""
     import time
 
-    from kvtui.session.report import dumps
+    from kvtui.cli.progress import progress
+    from kvtui.session.jsontext import dumps
     from kvtui.sim.config import OffloadConfig
     from kvtui.workload.scheduler.replay import TimedReplay
     from kvtui.workload.trace import load_trace
@@ -478,7 +490,8 @@ def _timed_trace(
         offload = OffloadConfig(g2_blocks) if g2_blocks is not None else None
         started = time.perf_counter()
         replay = TimedReplay(records, sched, capacity, eviction, block_size, offload, label=file)
-        _with_progress(len(records), "simulating", replay.run)
+        with progress("simulating", len(records)) as bar:
+            replay.run(bar.advance if bar else None)
         elapsed = time.perf_counter() - started
     except KvError as exc:
         typer.echo(str(exc), err=True)
@@ -487,39 +500,9 @@ def _timed_trace(
     if json_out:
         sys.stdout.write(dumps(figures) + "\n")
     else:
-        from kvtui.cli.text_report import print_timed_trace
+        from kvtui.cli.trace_report import print_timed_trace
 
         print_timed_trace(figures, elapsed)
-
-
-def _with_progress(total: int, label: str, body: Callable[[Callable[[int], None] | None], None]) -> None:
-    """Run ``body(progress)`` with a Rich progress bar on stderr for a TTY or a long trace."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    if not console.is_terminal and total < LONG_TRACE:
-        body(None)
-        return
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=console.is_terminal) as bar:
-        task = bar.add_task(label, total=total)
-        body(lambda done: bar.advance(task, done))
-
-
-def _replay_with_progress(replay: TraceReplay) -> None:
-    """Run a TraceReplay, with a Rich progress bar on stderr for a TTY or a long trace."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    if not console.is_terminal and len(replay.records) < LONG_TRACE:
-        replay.run()
-        return
-    columns = (TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=console.is_terminal) as bar:
-        task = bar.add_task("replay", total=len(replay.records))
-        replay.run(lambda done: bar.advance(task, done))
 
 
 @app.command(
@@ -547,6 +530,7 @@ def compare(
 ) -> None:
     """Run the same steps under 2-3 backends (or capacities) in lockstep; show where they diverge."""
     from kvtui.cli.compare_report import parse_backends, parse_capacities
+    from kvtui.cli.progress import progress
     from kvtui.session.compare import Comparison, make_variants
 
     try:
@@ -569,9 +553,12 @@ def compare(
         raise typer.Exit(2)
     headless = json_out or text or not (sys.stdout.isatty() and sys.stdin.isatty())
     comparison = Comparison(source, variants, checkpoints=not headless)
-    _scan_with_progress(comparison)
+    with progress("comparing", comparison.sessions[0].total) as bar:
+        comparison.scan(bar.advance if bar else None)
+        if bar:
+            bar.set(comparison.total)
     if json_out:
-        from kvtui.session.report import dumps
+        from kvtui.session.jsontext import dumps
 
         sys.stdout.write(dumps(comparison.to_json()) + "\n")
     elif headless:
@@ -600,23 +587,6 @@ def _trace_as_script(file: str, limit: int | None) -> Script:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     return trace_script(records, name=f"trace {Path(file).name}")
-
-
-def _scan_with_progress(comparison: Comparison) -> None:
-    """Scan a comparison, with a Rich progress bar on stderr for a TTY or a long run."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    total = comparison.sessions[0].total
-    if not console.is_terminal and total < LONG_TRACE:
-        comparison.scan()
-        return
-    columns = (TextColumn("comparing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=console.is_terminal) as bar:
-        task = bar.add_task("compare", total=total)
-        comparison.scan(lambda done: bar.advance(task, done))
-        bar.update(task, completed=comparison.total)
 
 
 @app.command(
@@ -650,6 +620,7 @@ def sweep(
     import time
 
     from kvtui.cli.compare_report import parse_backends, parse_capacities
+    from kvtui.cli.progress import progress
     from kvtui.session.sweep import sweep as run_sweep
     from kvtui.session.sweep import sweep_json, workers_for
     from kvtui.workload.trace import load_trace
@@ -666,16 +637,15 @@ def sweep(
     started = time.perf_counter()
     try:
         records = load_trace(file, limit)
-        points = _sweep_with_progress(
-            len(records) * len(backends) * len(set(sizes)),
-            lambda progress: run_sweep(records, sizes, backends, block_size, file, workers, progress),
-        )
+        with progress("sweeping", len(records) * len(backends) * len(set(sizes))) as bar:
+            advance = bar.advance if bar else None
+            points = run_sweep(records, sizes, backends, block_size, file, workers, advance)
     except KvError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     elapsed = time.perf_counter() - started
     if json_out:
-        from kvtui.session.report import dumps
+        from kvtui.session.jsontext import dumps
 
         sys.stdout.write(dumps(sweep_json(file, records, block_size, points)) + "\n")
     elif csv_out:
@@ -686,22 +656,6 @@ def sweep(
         from kvtui.cli.compare_report import print_sweep
 
         print_sweep(points, elapsed, workers_for(len(records), len(points), workers))
-
-
-def _sweep_with_progress(
-    total: int, work: Callable[[Callable[[int], None]], list[SweepPoint]]
-) -> list[SweepPoint]:
-    """Run a sweep with a Rich progress bar (requests replayed over all points) on stderr."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    if not console.is_terminal and total < LONG_TRACE:
-        return work(lambda done: None)
-    columns = (TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=console.is_terminal) as bar:
-        task = bar.add_task("sweep", total=total)
-        return work(lambda done: bar.advance(task, done))
 
 
 @app.command(**COMMAND, epilog=examples("kvtui presets", "kvtui run lineage-leaf-first"))

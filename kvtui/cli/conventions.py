@@ -6,6 +6,8 @@ and report any usage error as one line on stderr (exit 2), like every other kvtu
 
 A new command gets all of this by being declared with ``@app.command(**COMMAND)``; its
 options come from :mod:`kvtui.cli.options` so their values are checked in kvtui's own words.
+Help pages are drawn by :mod:`kvtui.cli.help` and values parsed without Pydantic
+(:mod:`kvtui.cli.coercion`): both keep `kvtui --help` and a command's start-up quick.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 from typing import Any
 
 import typer
-from typer.core import TyperArgument, TyperCommand, TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 try:  # recent Typer vendors Click as typer._click; older releases use Click itself
     from typer import _click as click
@@ -26,21 +28,49 @@ from kvtui.sim.errors import bounded
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 
 
+def _parsed_by_kvtui(param: Any) -> Any:
+    """The param's coercion without Typer's Pydantic adapter if kvtui can parse its values
+    (kvtui.cli.coercion says why), else None. Called by Typer 0.2x only."""
+    if param._runtime_param is None:
+        from kvtui.cli.coercion import runtime_param
+
+        param._runtime_param = runtime_param(param.type_descriptor)
+    return param._runtime_param
+
+
 class _PlainArgument(TyperArgument):
     """An argument whose help row shows its metavar alone (no `<str>` type column)."""
 
     def display_type_rich(self, ctx: Any) -> str | None:
         return None
 
+    def get_runtime_param(self) -> Any:
+        return _parsed_by_kvtui(self) or super().get_runtime_param()
+
+
+class _KvtuiOption(TyperOption):
+    """An option of a kvtui command: its values parsed by kvtui where it can."""
+
+    def get_runtime_param(self) -> Any:
+        return _parsed_by_kvtui(self) or super().get_runtime_param()
+
 
 def _plain(params: list[Any]) -> list[Any]:
-    """Flags show no metavar; arguments show only theirs."""
+    """Flags show no metavar; arguments show only theirs; values are parsed by kvtui."""
     for param in params:
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
-        elif isinstance(param, TyperArgument) and not isinstance(param, _PlainArgument):
+        if isinstance(param, TyperArgument) and not isinstance(param, _PlainArgument):
             param.__class__ = _PlainArgument
+        elif isinstance(param, TyperOption) and not isinstance(param, _KvtuiOption):
+            param.__class__ = _KvtuiOption
     return params
+
+
+def _format_help(command: Any, ctx: Any, formatter: Any) -> None:
+    from kvtui.cli.help import format_help
+
+    format_help(command, ctx, formatter)
 
 
 class KvtuiCommand(TyperCommand):
@@ -48,6 +78,9 @@ class KvtuiCommand(TyperCommand):
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain(super().get_params(ctx))
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _format_help(self, ctx, formatter)
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -63,6 +96,9 @@ class KvtuiGroup(TyperGroup):
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain(super().get_params(ctx))
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _format_help(self, ctx, formatter)
 
     def main(  # type: ignore[override]
         self,
@@ -119,6 +155,6 @@ COMMAND: dict[str, Any] = {"cls": KvtuiCommand}
 
 
 def examples(*lines: str) -> str:
-    """A help epilog listing example command lines (Rich markup)."""
-    body = "\n\n".join(f"  [cyan]{line}[/]" for line in lines)
-    return f"[bold]Examples[/]\n\n{body}"
+    """A help epilog listing example command lines, one a line (markup drawn by kvtui.cli.help)."""
+    body = "\n".join(f"  [cyan]{line}[/]" for line in lines)
+    return f"[bold]Examples[/]\n{body}"

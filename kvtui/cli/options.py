@@ -13,9 +13,13 @@ from typing import Any
 
 import typer
 
-from kvtui.sim.config import MAX_CAPACITY
 from kvtui.sim.errors import bounded, shorten
-from kvtui.sim.eviction import BACKENDS
+
+# The engine's limits and names, repeated here so that defining the commands (all `kvtui --help`
+# does) loads no engine module; tests/test_cli_conventions.py checks they match kvtui.sim's.
+MAX_CAPACITY = 1_000_000
+BACKENDS = ("lineage", "lru", "multi_lru")
+PREEMPTION_MODES = ("lifo", "fifo")
 
 WHOLE = re.compile(r"[+-]?\d{1,30}\Z", re.ASCII)
 
@@ -65,7 +69,7 @@ def _complete(values: tuple[str, ...]) -> Callable[[str], list[str]]:
 def eviction_option(help_text: str = "Eviction backend (overrides the script).", default: Any = None) -> Any:
     return typer.Option(
         default, "--eviction", "-e", parser=choice(BACKENDS, "an eviction backend"),
-        metavar="[lineage|lru|multi_lru]", autocompletion=_complete(BACKENDS), help=help_text,
+        metavar=f"[{'|'.join(BACKENDS)}]", autocompletion=_complete(BACKENDS), help=help_text,
     )
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from kvtui.lang.script import Step
+from kvtui.session.jsontext import dumps as dumps  # the report's text; here too for the callers
 from kvtui.session.session import Session, StepError
 from kvtui.sim.manager import KvManager, MoveResult
 from kvtui.workload.scheduler.report import pass_json, scheduler_json
@@ -74,7 +74,3 @@ def add_tail(report: dict[str, Any], world: World, error: StepError | None) -> N
     if error is not None:
         report["error"] = {"step": error.step, "line": error.line, "message": error.message}
 
-
-def dumps(report: dict[str, Any]) -> str:
-    """Deterministic JSON text (ids stay integers, no timestamps)."""
-    return json.dumps(report, indent=2, ensure_ascii=False)

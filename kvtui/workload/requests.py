@@ -25,9 +25,9 @@ Atomicity
     new partial gets no slot takes its token back (``ActiveSequence.pop``); the command
     succeeds and can be repeated after a ``preempt``, ``finish`` or ``tick``.
 
-    ``visit`` takes no snapshot: its ``Use`` is validated before anything changes, and the
-    ``Deref`` after it releases exactly the entries that ``Use`` just committed (each holds a
-    reference it took), so it cannot fail.
+    ``visit`` (:mod:`kvtui.workload.visit`) takes no snapshot: its ``Use`` is validated before
+    anything changes, and the ``Deref`` after it releases exactly the entries that ``Use`` just
+    committed (each holds a reference it took), so it cannot fail.
 
 Request states: ``waiting`` (created) → ``running`` (prefill/resume) → ``preempted`` (preempt)
 → ``running`` (resume) → ``finished`` (finish, from any state).
@@ -42,9 +42,10 @@ from dataclasses import dataclass, field
 
 from kvtui.sim.errors import CommandError
 from kvtui.sim.manager import KvManager, MoveResult
-from kvtui.sim.moves import Deref, Move, Partial, Use
+from kvtui.sim.moves import Move, Partial, Use
 from kvtui.workload.actions import NewRequest, RequestAction, VisitCommand, trace_tokens
 from kvtui.workload.sequence import ActiveSequence, SequenceError
+from kvtui.workload.visit import fold, visit
 
 WAITING, RUNNING, PREEMPTED, FINISHED = "waiting", "running", "preempted", "finished"
 PENDING, PARKED = "pending", "parked"  # scheduler only: not yet arrived; parked on a G2 swap-in
@@ -147,27 +148,6 @@ def execute_request(mgr: KvManager, table: RequestTable, command: ManualCommand)
         )
     _check_state(req, command)
     return _ACTIONS[command.verb](mgr, req, command.amount)
-
-
-def visit(
-    mgr: KvManager, blocks: Sequence[int], parent: int | None = None, checked: bool = False
-) -> MoveResult:
-    """Use the chain ``blocks``, then release the entries it committed, tail-first.
-
-    ``returned`` is the number of entries the ``Use`` committed (fewer than the chain when G1
-    ran out of slots, or when G2 is enabled and the ``Use`` stopped on an offload).
-    ``checked``: the ids are known distinct plain ints (a loaded trace), so the ``Use`` does
-    not check them again and the ``Deref`` of what it committed is not validated at all.
-    """
-    out = MoveResult(0)
-    use = Use(tuple(blocks), parent=parent)
-    got = _fold(out, use, mgr.use(use, checked=True) if checked else mgr.apply(use))
-    if got.returned:
-        release = tuple(reversed(use.blocks[: got.returned]))
-        deref = Deref(release)
-        _fold(out, deref, mgr.release_committed(release) if checked else mgr.apply(deref))  # type: ignore[arg-type]
-    out.returned = got.returned
-    return out
 
 
 def prompt_tokens(table: RequestTable, command: NewRequest) -> Sequence[int]:
@@ -329,17 +309,7 @@ def _check_partials_free(mgr: KvManager, req: Request, use: Use) -> None:
 
 def _apply(mgr: KvManager, out: MoveResult, move: Move) -> MoveResult:
     """Apply one expanded move through the manager and fold its result into ``out``."""
-    return _fold(out, move, mgr.apply(move))
-
-
-def _fold(out: MoveResult, move: Move, got: MoveResult) -> MoveResult:
-    out.expanded.append((move, got))
-    out.events.extend(got.events)
-    out.stored.extend(got.stored)
-    out.evicted.extend(got.evicted)
-    out.warnings.extend(got.warnings)
-    out.blocked = out.blocked or got.blocked
-    return got
+    return fold(out, move, mgr.apply(move))
 
 
 # -- reading results ----------------------------------------------------------------------------
