@@ -78,10 +78,11 @@ def apply_step(world: World, step: Step, number: int, label: str) -> MoveResult:
 
     The one step engine shared by the Session and the history-free headless run.
     """
-    if step.error is not None or step.command is None:
+    command = step.command  # parsed again from the text for most steps: read it once
+    if step.error is not None or command is None:
         raise StepError(label, number, step.line, step.error or "not a command")
     try:
-        return execute(world, step.command)
+        return execute(world, command)
     except KvError as exc:
         raise StepError(label, number, step.line, str(exc)) from None
 
@@ -258,10 +259,11 @@ class Session:
         except ParseError as exc:
             raise StepError(self.label, self.cursor + 1, None, str(exc)) from None
         step = make_step(text, None, typed=True)
-        if step.error is not None or step.command is None:
+        command = step.command
+        if step.error is not None or command is None:
             raise StepError(self.label, self.cursor + 1, None, step.error or "empty command")
-        if isinstance(step.command, ExpectCommand):
-            item = Check(None, step.text, step.command)
+        if isinstance(command, ExpectCommand):
+            item = Check(None, step.text, command)
             self._check_now(item)
             self._journal(step.text)
             if self.cursor:
@@ -271,7 +273,7 @@ class Session:
             own.checks.append(item)
             return None
         try:
-            result = execute(self.world, step.command).slim()
+            result = execute(self.world, command).slim()
         except KvError as exc:
             # A request command that failed part-way was rolled back, but its writes may have
             # cut the shared history that clones ahead of the cursor still need.
@@ -409,7 +411,7 @@ def restart_with(old: Session, eviction: str) -> Session:
 
 
 def _own(step: Step) -> Step:
-    return dataclasses.replace(step, notes=list(step.notes), checks=list(step.checks))
+    return step.copy()
 
 
 def sandbox(config: Config, name: str = "sandbox") -> Session:
