@@ -34,6 +34,7 @@ from kvtui.lang.expect import ExpectFailure, check
 from kvtui.lang.script import Check, Script, Step, make_step
 from kvtui.session.journal import Journal, header_line, header_of, new_journal_path
 from kvtui.session.label_resolve import resolve_labels
+from kvtui.session.results import ResultLog
 from kvtui.sim.config import Config
 from kvtui.sim.errors import CommandError, KvError, ParseError, bounded, escaped
 from kvtui.sim.manager import KvManager, MoveResult
@@ -112,7 +113,7 @@ class Session:
         self.world = World.from_config(self.config)
         # results[i] is step i+1's result; entries past the cursor stay valid (the steps are
         # deterministic) until an insert, so a jump can land on a checkpoint ahead of the cursor
-        self.results: list[MoveResult] = []
+        self.results = ResultLog()  # packed: a long session keeps 100,000 of them
         self.interval = FIRST_INTERVAL
         self.keep_checkpoints = checkpoints  # a one-way headless run never goes back
         self.max_checkpoints = MAX_CHECKPOINTS
@@ -189,10 +190,10 @@ class Session:
             result = apply_step(self.world, step, self.cursor + 1, self.label).slim()
         except StepError as exc:
             raise self._failed(exc) from None
-        if self.cursor < len(self.results):
-            self.results[self.cursor] = result  # the same result again (replay after a jump)
-        else:
+        if self.cursor == len(self.results):
             self.results.append(result)
+        # else a replay after a jump gave the same result again: the kept one stays, since its
+        # events are the ones the shared event history keeps (the replay's copies are dropped)
         self.cursor += 1
         self._maybe_checkpoint()
         # Checks run on every pass (jumps too) so a failed expect is known wherever it lies.
