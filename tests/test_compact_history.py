@@ -103,3 +103,6 @@ def test_kept_results_equal_the_first_pass_on_every_path(seed: int, offload: obj
         assert session.last_result == (expected[session.cursor - 1] if session.cursor else None)
     session.jump(len(texts))
     assert session.results == expected
+    for stop in (0, 1, len(texts) // 2, len(texts)):
+        pairs = [(n, event) for n, result in enumerate(expected[:stop], 1) for event in result.events]
+        assert session.results.event_pairs(stop) == pairs

@@ -40,13 +40,17 @@ def pack(result: MoveResult) -> Packed:
 
 
 def unpack(packed: Packed) -> MoveResult:
-    """A MoveResult equal to the one packed."""
-    if isinstance(packed, MoveResult):
-        return packed
-    if isinstance(packed, int):
-        return MoveResult(packed, _NONE, _NONE, _NONE, _NONE, False, _NONE, _NONE)
-    returned, stored, evicted, *events = packed
-    return MoveResult(returned, events, list(stored), list(evicted)).slim()
+    """A MoveResult equal to the one packed (slimmed: its empty lists are the shared one)."""
+    kind = type(packed)
+    if kind is int:
+        return MoveResult(packed, _NONE, _NONE, _NONE, _NONE, False, _NONE, _NONE)  # type: ignore[arg-type]
+    if kind is tuple:
+        returned, stored, evicted, *events = packed  # type: ignore[misc]
+        return MoveResult(
+            returned, events, list(stored) if stored else _NONE, list(evicted) if evicted else _NONE,
+            _NONE, False, _NONE, _NONE,
+        )
+    return packed  # type: ignore[return-value]  # kept whole
 
 
 def _shared(blocks: list[int], events: list[RouterEvent]) -> tuple[int, ...]:
@@ -93,6 +97,19 @@ class ResultLog(Sequence[MoveResult]):
         if isinstance(index, slice):
             return [unpack(packed) for packed in self._items[index]]
         return unpack(self._items[index])
+
+    def event_pairs(self, stop: int) -> list[tuple[int, RouterEvent]]:
+        """(step number, event) for every event of steps 1..stop, in order, read straight from
+        the packed entries (unpacking each result would cost ~1 µs a step; the TUI asks for a
+        whole history after every jump)."""
+        pairs: list[tuple[int, RouterEvent]] = []
+        for number, packed in enumerate(self._items[:stop], 1):
+            kind = type(packed)
+            if kind is tuple:
+                pairs += [(number, event) for event in packed[3:]]  # type: ignore[index]
+            elif kind is not int:
+                pairs += [(number, event) for event in packed.events]  # type: ignore[union-attr]
+        return pairs
 
     def __iter__(self) -> Iterator[MoveResult]:
         return map(unpack, self._items)
