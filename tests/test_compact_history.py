@@ -36,8 +36,9 @@ def test_plain_use_and_deref_keep_only_their_text() -> None:
     assert kept.command is kept.command
     long = make_step("use " + " ".join(map(str, range(LAZY_TEXT))), 1)
     assert long.command is long.command  # too long to parse on every replay
-    tick = make_step("tick 10", 1)
-    assert tick.command is tick.command
+    for text in ("tick 10", "use 1 2 parent=3", "use ~a 4", "deref 0x1"):
+        other = make_step(text, 1)  # not plain decimal ids: parsed by the token parser, kept
+        assert other.command is other.command or other.error is not None
 
 
 def test_bad_line_keeps_its_error() -> None:

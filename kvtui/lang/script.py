@@ -15,10 +15,9 @@ from typing import Any
 import yaml
 
 from kvtui.lang.bounded_yaml import AliasBudgetError, BoundedConstructor, BoundedLoader
-from kvtui.lang.commands import Command, ExpectCommand, MoveCommand, parse
+from kvtui.lang.commands import Command, ExpectCommand, parse, parse_plain, reparse_plain
 from kvtui.sim.config import Config, ConfigError, config_from_mapping
 from kvtui.sim.errors import ParseError, ScriptError, brief
-from kvtui.sim.moves import Deref, Use
 
 TOP_KEYS = ("name", "description", "config", "steps")
 
@@ -39,10 +38,11 @@ class Step:
     A long session keeps every step (100,000 of them in the history benchmark), so a step is
     kept small. Why each choice:
 
-    * A plain `use`/`deref` line keeps only its text: its parsed command (a tuple of ids plus
-      two small objects, ~550 bytes) is parsed again from the text when asked for — a few µs
-      on the fast path (kvtui.lang.commands.parse), against ~50 µs to apply the step. The line
-      parsed once when the step was made, so it parses again to an equal command.
+    * A plain `use`/`deref` line (decimal ids only) keeps only its text: its parsed command (a
+      tuple of ids plus two small objects, ~550 bytes for 12 ids) is built again from the text
+      when asked for, unchecked since the line parsed when the step was made
+      (kvtui.lang.commands.reparse_plain: ~2.5 µs for 12 ids, against ~25 µs to replay the
+      step and ~50 µs to apply it the first time).
     * A step without notes or checks holds no lists: `notes` and `checks` read as an empty list
       kept nowhere (`_Unkept`), which keeps itself on the step when first changed.
     """
@@ -72,7 +72,7 @@ class Step:
         """The parsed command (None for the intro or a line that does not parse)."""
         command = self._command
         if command is _FROM_TEXT:
-            return parse(self.text)
+            return reparse_plain(self.text)  # ~2.5 µs for 12 ids: replays read it once a step
         return command  # type: ignore[return-value]
 
     @command.setter
@@ -124,8 +124,8 @@ _STEP_FIELDS = ("text", "line", "command", "error", "typed", "notes", "checks")
 _FROM_TEXT = object()
 """A step's command slot when the command is parsed again from its text on each read."""
 LAZY_TEXT = 1_000
-"""Longest `use`/`deref` line whose command is parsed again on each read: a longer one (rare)
-keeps its command, since parsing it on every replay would cost about as much as applying it."""
+"""Longest plain `use`/`deref` line whose command is parsed again on each read: a longer one
+(rare) keeps its command, since parsing it on every replay costs about as much as applying it."""
 
 
 class _Unkept(list[Any]):
@@ -185,24 +185,22 @@ def make_step(text: str, line: int | None, typed: bool = False, keep: bool = Fal
     A plain `use`/`deref` line keeps only its text (see Step) unless `keep`: a step applied
     once and dropped (a streamed headless run) keeps its command rather than parse it twice.
     """
+    plain = parse_plain(text)
+    if plain is not None:
+        step = Step(text, line, plain, typed=typed)
+        if not keep and len(text) <= LAZY_TEXT:
+            step._command = _FROM_TEXT
+        return step
     try:
-        command = parse(text)
+        return Step(text, line, parse(text), typed=typed)
     except ParseError as exc:
         return Step(text, line, None, str(exc), typed=typed)
-    step = Step(text, line, command, typed=typed)
-    if not keep and _reparsed_cheaply(command, text):
-        step._command = _FROM_TEXT
-    return step
 
 
 def _expect_of(step: Step) -> ExpectCommand | None:
     """The step's command if it is an expect (read without parsing a `use` line again)."""
     command = step._command
     return command if isinstance(command, ExpectCommand) else None
-
-
-def _reparsed_cheaply(command: Command, text: str) -> bool:
-    return isinstance(command, MoveCommand) and type(command.move) in (Use, Deref) and len(text) <= LAZY_TEXT
 
 
 def load_script(path: str | Path) -> Script:
