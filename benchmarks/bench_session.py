@@ -53,7 +53,9 @@ def workload(steps: int, seed: int = 7, prefix_len: int = 4, suffix_len: int = 8
 
 
 def session_for(lines: list[str], capacity: int, eviction: str, checkpoints: bool = True) -> Session:
-    steps = [make_step(text, n + 1) for n, text in enumerate(lines)]
+    """A session on `lines`. Without checkpoints it stands for `kvtui run`, whose streamed steps
+    keep their parsed commands (each applies once); a kept session's steps rebuild theirs."""
+    steps = [make_step(text, n + 1, keep=not checkpoints) for n, text in enumerate(lines)]
     script = Script("bench", "bench", "", Config(capacity, eviction=eviction), steps, Step(""))
     return Session(script, checkpoints=checkpoints)
 
