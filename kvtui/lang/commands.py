@@ -86,7 +86,10 @@ class SwapinCommand:
         return "swapin " + " ".join(map(str, self.blocks))
 
 
-__all__ = ["Command", "ExpectCommand", "MoveCommand", "SwapinCommand", "TickCommand", "parse"]
+__all__ = [
+    "Command", "ExpectCommand", "MoveCommand", "SwapinCommand", "TickCommand", "parse", "parse_plain",
+    "reparse_plain",
+]
 
 Command = MoveCommand | TickCommand | SwapinCommand | ExpectCommand | RequestCommand
 
@@ -128,18 +131,31 @@ def parse(text: str) -> Command:
     The common lines (`use`/`deref` of plain ids) are split and converted directly; anything
     else, and every error, goes through the token parser, which knows columns.
     """
+    command = parse_plain(text)
+    return command if command is not None else _parse_tokens(text)
+
+
+def parse_plain(text: str) -> MoveCommand | None:
+    """The command of a `use`/`deref` line of plain decimal ids (no parent=, ~ or -), else None."""
     parts = text.split()
     if len(parts) > 1 and (parts[0] == "use" or parts[0] == "deref"):
         ids = parts[1:]
         digits = "".join(ids)
-        if digits.isdigit() and digits.isascii():  # plain decimal ids only (no parent=, ~, -)
+        if digits.isdigit() and digits.isascii():
             try:
                 blocks = tuple(map(int, ids))
             except ValueError:  # over Python's int() digit limit: the token parser says why
-                return _parse_tokens(text)
+                return None
             if max(blocks) <= MAX_ID:
                 return MoveCommand(Use(blocks) if parts[0] == "use" else Deref(blocks))
-    return _parse_tokens(text)
+    return None
+
+
+def reparse_plain(text: str) -> MoveCommand:
+    """`parse_plain(text)` for a line it accepted before: the same command, nothing checked."""
+    verb, *ids = text.split()
+    blocks = tuple(map(int, ids))
+    return MoveCommand(Use(blocks) if verb == "use" else Deref(blocks))
 
 
 def _parse_tokens(text: str) -> Command:

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from kvtui.lang.bounded_yaml import AliasBudgetError, BoundedConstructor, BoundedLoader
-from kvtui.lang.commands import Command, ExpectCommand, parse
+from kvtui.lang.commands import Command, ExpectCommand, parse, parse_plain, reparse_plain
 from kvtui.sim.config import Config, ConfigError, config_from_mapping
 from kvtui.sim.errors import ParseError, ScriptError, brief
 
@@ -32,17 +32,140 @@ class Check:
     error: str | None = None
 
 
-@dataclass(slots=True)
 class Step:
-    """One command of a session, plus the notes and checks that follow it."""
+    """One command of a session, plus the notes and checks that follow it.
 
-    text: str
-    line: int | None = None  # None for a typed command
-    command: Command | None = None
-    error: str | None = None  # parse error, raised when the step is reached
-    typed: bool = False
-    notes: list[str] = field(default_factory=list)
-    checks: list[Check] = field(default_factory=list)
+    A long session keeps every step (100,000 of them in the history benchmark), so a step is
+    kept small. Why each choice:
+
+    * A plain `use`/`deref` line (decimal ids only) keeps only its text: its parsed command (a
+      tuple of ids plus two small objects, ~550 bytes for 12 ids) is built again from the text
+      when asked for, unchecked since the line parsed when the step was made
+      (kvtui.lang.commands.reparse_plain: ~2.5 µs for 12 ids, against ~25 µs to replay the
+      step and ~50 µs to apply it the first time).
+    * A step without notes or checks holds no lists: `notes` and `checks` read as an empty list
+      kept nowhere (`_Unkept`), which keeps itself on the step when first changed.
+    """
+
+    __slots__ = ("text", "line", "_command", "error", "typed", "_notes", "_checks")
+
+    def __init__(
+        self,
+        text: str,
+        line: int | None = None,  # None for a typed command
+        command: Command | None = None,
+        error: str | None = None,  # parse error, raised when the step is reached
+        typed: bool = False,
+        notes: list[str] | None = None,
+        checks: list[Check] | None = None,
+    ) -> None:
+        self.text = text
+        self.line = line
+        self._command: Command | object | None = command
+        self.error = error
+        self.typed = typed
+        self._notes = notes
+        self._checks = checks
+
+    @property
+    def command(self) -> Command | None:
+        """The parsed command (None for the intro or a line that does not parse)."""
+        command = self._command
+        if command is _FROM_TEXT:
+            return reparse_plain(self.text)  # ~2.5 µs for 12 ids: replays read it once a step
+        return command  # type: ignore[return-value]
+
+    @command.setter
+    def command(self, command: Command | None) -> None:
+        self._command = command
+
+    @property
+    def notes(self) -> list[str]:
+        notes = self._notes
+        return notes if notes is not None else _Unkept(self, "_notes")
+
+    @notes.setter
+    def notes(self, notes: list[str]) -> None:
+        self._notes = notes
+
+    @property
+    def checks(self) -> list[Check]:
+        checks = self._checks
+        return checks if checks is not None else _Unkept(self, "_checks")
+
+    @checks.setter
+    def checks(self, checks: list[Check]) -> None:
+        self._checks = checks
+
+    def copy(self) -> Step:
+        """The same step with notes and checks lists of its own (to attach a typed expect to)."""
+        twin = Step(self.text, self.line, None, self.error, self.typed, list(self.notes), list(self.checks))
+        twin._command = self._command
+        return twin
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.text, self.line, self.command, self.error, self.typed, self.notes, self.checks)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Step):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable (notes, checks), like the dataclass was
+
+    def __repr__(self) -> str:
+        values = zip(_STEP_FIELDS, self._key(), strict=True)
+        return "Step(" + ", ".join(f"{name}={value!r}" for name, value in values) + ")"
+
+
+_STEP_FIELDS = ("text", "line", "command", "error", "typed", "notes", "checks")
+
+
+_FROM_TEXT = object()
+"""A step's command slot when the command is parsed again from its text on each read."""
+LAZY_TEXT = 1_000
+"""Longest plain `use`/`deref` line whose command is parsed again on each read: a longer one
+(rare) keeps its command, since parsing it on every replay costs about as much as applying it."""
+
+
+class _Unkept(list[Any]):
+    """The notes or checks of a step that has none: an empty list kept nowhere, so reading every
+    step's notes allocates nothing lasting. The first change that adds to it keeps it on its step
+    (then it is the step's own list, as a dataclass field would have been)."""
+
+    __slots__ = ("_step", "_name")
+
+    def __init__(self, step: Step, name: str) -> None:
+        super().__init__()
+        self._step: Step | None = step
+        self._name = name
+
+    def _keep(self) -> None:
+        step = self._step
+        if step is not None:
+            self._step = None  # no step <-> list reference cycle once kept
+            if getattr(step, self._name) is None:
+                setattr(step, self._name, self)
+
+    def append(self, item: Any) -> None:
+        self._keep()
+        super().append(item)
+
+    def extend(self, items: Any) -> None:
+        self._keep()
+        super().extend(items)
+
+    def insert(self, index: Any, item: Any) -> None:
+        self._keep()
+        super().insert(index, item)
+
+    def __iadd__(self, items: Any) -> _Unkept:  # type: ignore[misc]
+        self._keep()
+        return super().__iadd__(items)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._keep()
+        super().__setitem__(index, value)
 
 
 @dataclass(slots=True)
@@ -56,11 +179,28 @@ class Script:
     config_lines: dict[str, int] = field(default_factory=dict)
 
 
-def make_step(text: str, line: int | None, typed: bool = False) -> Step:
+def make_step(text: str, line: int | None, typed: bool = False, keep: bool = False) -> Step:
+    """The step of one command line, parsed now (a bad line keeps its error for later).
+
+    A plain `use`/`deref` line keeps only its text (see Step) unless `keep`: a step applied
+    once and dropped (a streamed headless run) keeps its command rather than parse it twice.
+    """
+    plain = parse_plain(text)
+    if plain is not None:
+        step = Step(text, line, plain, typed=typed)
+        if not keep and len(text) <= LAZY_TEXT:
+            step._command = _FROM_TEXT
+        return step
     try:
         return Step(text, line, parse(text), typed=typed)
     except ParseError as exc:
         return Step(text, line, None, str(exc), typed=typed)
+
+
+def _expect_of(step: Step) -> ExpectCommand | None:
+    """The step's command if it is an expect (read without parsing a `use` line again)."""
+    command = step._command
+    return command if isinstance(command, ExpectCommand) else None
 
 
 def load_script(path: str | Path) -> Script:
@@ -199,9 +339,10 @@ class _Builder:
             if not isinstance(value, str):
                 raise self.fail(item, f"a step must be a command string or 'note: TEXT', got {brief(value)}")
             step = make_step(value, line)
-            if isinstance(step.command, ExpectCommand):
-                owner.checks.append(Check(line, value, step.command))
-            elif step.command is None and value.split()[:1] == ["expect"]:
+            expect = _expect_of(step)
+            if expect is not None:
+                owner.checks.append(Check(line, value, expect))
+            elif step.error is not None and value.split()[:1] == ["expect"]:
                 owner.checks.append(Check(line, value, None, step.error))
             else:
                 steps.append(step)

@@ -80,7 +80,7 @@ class ScriptStream:
                     continue
                 value = builder.value(item)
                 line = item.start_mark.line + 1
-                step = make_step(value, line)
+                step = make_step(value, line, keep=True)  # applied once, then dropped
                 if isinstance(step.command, ExpectCommand) or (
                     step.command is None and value.split()[:1] == ["expect"]
                 ):

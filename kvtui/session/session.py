@@ -34,6 +34,7 @@ from kvtui.lang.expect import ExpectFailure, check
 from kvtui.lang.script import Check, Script, Step, make_step
 from kvtui.session.journal import Journal, header_line, header_of, new_journal_path
 from kvtui.session.label_resolve import resolve_labels
+from kvtui.session.results import ResultLog
 from kvtui.sim.config import Config
 from kvtui.sim.errors import CommandError, KvError, ParseError, bounded, escaped
 from kvtui.sim.manager import KvManager, MoveResult
@@ -83,10 +84,11 @@ def apply_step(world: World, step: Step, number: int, label: str, atomic: bool =
     The one step engine shared by the Session and the history-free headless run (``atomic``:
     see :func:`execute`).
     """
-    if step.error is not None or step.command is None:
+    command = step.command  # parsed again from the text for most steps: read it once
+    if step.error is not None or command is None:
         raise StepError(label, number, step.line, step.error or "not a command")
     try:
-        return execute(world, step.command, atomic)
+        return execute(world, command, atomic)
     except KvError as exc:
         raise StepError(label, number, step.line, str(exc)) from None
 
@@ -116,7 +118,7 @@ class Session:
         self.world = World.from_config(self.config)
         # results[i] is step i+1's result; entries past the cursor stay valid (the steps are
         # deterministic) until an insert, so a jump can land on a checkpoint ahead of the cursor
-        self.results: list[MoveResult] = []
+        self.results = ResultLog()  # packed: a long session keeps 100,000 of them
         self.interval = FIRST_INTERVAL
         self.keep_checkpoints = checkpoints  # a one-way headless run never goes back
         self.max_checkpoints = MAX_CHECKPOINTS
@@ -194,10 +196,10 @@ class Session:
         except StepError as exc:
             self._undo_partial(step.command)
             raise self._failed(exc) from None
-        if self.cursor < len(self.results):
-            self.results[self.cursor] = result  # the same result again (replay after a jump)
-        else:
+        if self.cursor == len(self.results):
             self.results.append(result)
+        # else a replay after a jump gave the same result again: the kept one stays, since its
+        # events are the ones the shared event history keeps (the replay's copies are dropped)
         self.cursor += 1
         self._maybe_checkpoint()
         # Checks run on every pass (jumps too) so a failed expect is known wherever it lies.
@@ -264,10 +266,11 @@ class Session:
         except ParseError as exc:
             raise StepError(self.label, self.cursor + 1, None, str(exc)) from None
         step = make_step(text, None, typed=True)
-        if step.error is not None or step.command is None:
+        command = step.command
+        if step.error is not None or command is None:
             raise StepError(self.label, self.cursor + 1, None, step.error or "empty command")
-        if isinstance(step.command, ExpectCommand):
-            item = Check(None, step.text, step.command)
+        if isinstance(command, ExpectCommand):
+            item = Check(None, step.text, command)
             self._check_now(item)
             self._journal(step.text)
             if self.cursor:
@@ -277,9 +280,9 @@ class Session:
             own.checks.append(item)
             return None
         try:
-            result = execute(self.world, step.command, atomic=False).slim()
+            result = execute(self.world, command, atomic=False).slim()
         except KvError as exc:
-            self._undo_partial(step.command)
+            self._undo_partial(command)
             # A request command that failed part-way wrote to the shared history that clones
             # ahead of the cursor may still need.
             self._drop_clones(lambda c: c > self.cursor)
@@ -423,7 +426,7 @@ def restart_with(old: Session, eviction: str) -> Session:
 
 
 def _own(step: Step) -> Step:
-    return dataclasses.replace(step, notes=list(step.notes), checks=list(step.checks))
+    return step.copy()
 
 
 def sandbox(config: Config, name: str = "sandbox") -> Session:

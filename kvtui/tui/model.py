@@ -147,9 +147,7 @@ class ViewState:
         self.reasons = {block: mgr.pool.index.describe(block) for block in self.order}
         self.views = _block_views(mgr, self.order, self.reasons)
         self.block_refs = mgr.num_active_block_refs - len(mgr.partials)  # refs of full blocks
-        self.pairs: list[tuple[int, RouterEvent]] = []
-        for number in range(1, session.cursor + 1):
-            self.pairs += [(number, e) for e in session.results[number - 1].events]
+        self.pairs: list[tuple[int, RouterEvent]] = session.results.event_pairs(session.cursor)
 
     def follows(self, session: Session) -> bool:
         """True when ``session`` is one plain G1 step ahead of this state."""
