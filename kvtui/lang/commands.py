@@ -146,8 +146,9 @@ def parse_plain(text: str) -> MoveCommand | None:
                 blocks = tuple(map(int, ids))
             except ValueError:  # over Python's int() digit limit: the token parser says why
                 return None
-            if max(blocks) <= MAX_ID:
-                return MoveCommand(Use(blocks) if parts[0] == "use" else Deref(blocks))
+            if max(blocks) <= MAX_ID:  # plain: ints in range, so the manager skips that check
+                move = Use(blocks, plain=True) if parts[0] == "use" else Deref(blocks, plain=True)
+                return MoveCommand(move)
     return None
 
 
@@ -155,7 +156,7 @@ def reparse_plain(text: str) -> MoveCommand:
     """`parse_plain(text)` for a line it accepted before: the same command, nothing checked."""
     verb, *ids = text.split()
     blocks = tuple(map(int, ids))
-    return MoveCommand(Use(blocks) if verb == "use" else Deref(blocks))
+    return MoveCommand(Use(blocks, plain=True) if verb == "use" else Deref(blocks, plain=True))
 
 
 def _parse_tokens(text: str) -> Command:

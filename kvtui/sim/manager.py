@@ -280,8 +280,14 @@ class KvManager:
     def apply(self, move: Move) -> MoveResult:
         kind = type(move)  # exact types first: one comparison for the common commands
         if kind is Use:
+            if self.offload_engine is None and move.token_hashes is None:  # type: ignore[union-attr]
+                fast = self._use_fast(move)  # type: ignore[arg-type]
+                if fast is not None:
+                    return fast
             return self.use(move)  # type: ignore[arg-type]
         if kind is Deref:
+            if self._deref_fast(move):  # type: ignore[arg-type]
+                return _done()
             return self.deref(move)  # type: ignore[arg-type]
         if isinstance(move, Use):
             return self.use(move)
@@ -491,7 +497,8 @@ class KvManager:
         blocks, parent = cast(tuple[int, ...], move.blocks), move.parent
         if not blocks:
             return None
-        if not checked and set(map(type, blocks)) != _INT_ONLY:
+        plain = checked or move.plain  # ints in range, vouched for by the parser or a trace
+        if not plain and set(map(type, blocks)) != _INT_ONLY:
             return None  # a partial or not an int (bool included)
         lineage = self.lineage
         index, visible = lineage.index, lineage.n
@@ -519,16 +526,18 @@ class KvManager:
             known += 1
         if known < len(blocks):
             new = blocks[known:]
-            if not self._new_run_ok(new):
+            if not self._new_run_ok(new, plain):
                 return None
             start = lineage.positions[index[prev]] + 1 if prev is not None else 0
             new_parents: list[int | None] = [prev, *new[:-1]]
             lineage.add_new(new, new_parents, range(start, start + len(new)))
         return self._use_apply(blocks, anchor)
 
-    def _new_run_ok(self, new: tuple[int, ...]) -> bool:
+    def _new_run_ok(self, new: tuple[int, ...], plain: bool) -> bool:
         """The tail of a Use after its recorded run: ids in range, none recorded, none twice."""
-        if min(new) < 0 or max(new) > MAX_ID or (len(new) > 1 and len(set(new)) != len(new)):
+        if not plain and (min(new) < 0 or max(new) > MAX_ID):
+            return False
+        if len(new) > 1 and len(set(new)) != len(new):
             return False
         lineage = self.lineage
         if lineage.at_head():  # every stored entry is visible: membership is enough
@@ -536,8 +545,11 @@ class KvManager:
         return not any(map(lineage.__contains__, new))
 
     def _use_apply(self, blocks: tuple[int, ...], anchor: int | None) -> MoveResult:
-        result = MoveResult(0)
-        stored, evicted = result.stored, result.evicted
+        stored: list[int] = []
+        evicted: list[int] = []
+        # Built positionally, with the shared read-only empty list for the fields a plain Use
+        # never fills (see MoveResult.slim): a default_factory call per field is slower.
+        result = MoveResult(0, [], stored, evicted, _EMPTY, False, _EMPTY, _EMPTY)
         refs, slots, tokens, pool = self.refs, self.slots, self.tokens, self.pool
         free, owner, inactive = pool.free, pool.owner, pool.index
         discard, pop_entry = inactive.discard, inactive.pop_entry
@@ -576,6 +588,7 @@ class KvManager:
         if stored or evicted:
             self._publish_use(result, anchor)
             if evicted and stored and not set(evicted).isdisjoint(stored):
+                result.warnings = []
                 _warn_restored(result)
         return result
 
@@ -588,8 +601,10 @@ class KvManager:
     def _deref_fast(self, move: Deref) -> bool:
         """Release plain held ids listed once each; False (nothing done) otherwise."""
         blocks, refs = cast(tuple[int, ...], move.blocks), self.refs
-        if not blocks or len(set(blocks)) != len(blocks) or set(map(type, blocks)) != _INT_ONLY:
-            return False  # empty, a repeated id, a partial or not an int: the general path
+        if not blocks or len(set(blocks)) != len(blocks):
+            return False  # empty or a repeated id: the general path
+        if not move.plain and set(map(type, blocks)) != _INT_ONLY:
+            return False  # a partial or not an int (bool included): the general path
         if not all(map(refs.get, blocks)):  # one not registered, or cached (no reference)
             return False
         self._release_all(blocks)
@@ -597,22 +612,26 @@ class KvManager:
 
     def _release_all(self, blocks: Sequence[int]) -> None:
         """Release one reference of each (distinct, held) block; those left with none become
-        inactive in list order, handed to the backend in one call (lru inserts them in C)."""
-        refs = self.refs
+        inactive in list order. A backend placing blocks by parent gets them in one call."""
+        refs, slots, inactive = self.refs, self.slots, self.pool.index
+        if not inactive.needs_parent:  # lru, multi_lru: no lineage lookup, one insert each
+            insert = inactive.insert
+            for block in blocks:
+                count = refs[block] - 1
+                refs[block] = count
+                if not count:
+                    insert(block, slots[block], None)
+            return
         freed = []
         for block in blocks:
             count = refs[block] - 1
             refs[block] = count
             if not count:
                 freed.append(block)
-        if not freed:
-            return
-        inactive, lineage = self.pool.index, self.lineage
-        parents = None
-        if inactive.needs_parent:
-            index, recorded = lineage.index, lineage.parents
+        if freed:
+            index, recorded = self.lineage.index, self.lineage.parents
             parents = [recorded[index[block]] for block in freed]
-        inactive.insert_all(freed, list(map(self.slots.__getitem__, freed)), parents)
+            inactive.insert_all(freed, [slots[block] for block in freed], parents)
 
     # -- validation (no mutation) ---------------------------------------------------------
 
@@ -888,15 +907,15 @@ class KvManager:
 
     def _publish_use(self, result: MoveResult, anchor: int | None) -> None:
         """A fast-path Use's events: `stored` (no token hashes), then `removed` (seed order)."""
-        events, rank, eid = result.events, self.dp_rank, self.next_event_id
-        if result.stored:
-            stored = tuple(result.stored)
-            event = (eid, rank, DEVICE, "stored", stored, anchor, _zeros(len(stored)))
-            events.append(_event(RouterEvent, event))
+        eid, rank, stored, evicted = self.next_event_id, self.dp_rank, result.stored, result.evicted
+        events = result.events
+        if stored:
+            count = len(stored)
+            zeros = _ZEROS[count] if count < len(_ZEROS) else _zeros(count)
+            events.append(_event(RouterEvent, (eid, rank, DEVICE, "stored", tuple(stored), anchor, zeros)))
             eid += 1
-        if result.evicted:
-            event = (eid, rank, DEVICE, "removed", tuple(result.evicted), None, ())
-            events.append(_event(RouterEvent, event))
+        if evicted:
+            events.append(_event(RouterEvent, (eid, rank, DEVICE, "removed", tuple(evicted), None, ())))
             eid += 1
         self.next_event_id = eid
         if self.record_events:

@@ -8,7 +8,7 @@ has already seen.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,10 @@ class Use:
     blocks: tuple[BlockRef, ...]
     parent: int | None = None
     token_hashes: tuple[int, ...] | None = None  # one per full block, default 0
+    # True when whoever built the move vouches that every entry is an int id in 0..2^64-1 (the
+    # parser's fast path converts plain decimal ids and checks the range): the manager then
+    # skips re-checking types and range. Not part of the move's identity.
+    plain: bool = field(default=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,7 @@ class Deref:
     """Release one reference per entry, in list order (SPEC §4.2)."""
 
     blocks: tuple[BlockRef, ...]
+    plain: bool = field(default=False, compare=False, repr=False)  # as Use.plain
 
 
 @dataclass(frozen=True, slots=True)
