@@ -98,7 +98,7 @@ def copy_ref(ref: RefIndex, twin: MultiLruIndex) -> RefIndex:
     fresh.sketch.width, fresh.sketch.sample_size = ref.sketch.width, ref.sketch.sample_size
     fresh.sketch.counters, fresh.sketch.size = list(twin.sketch.counters), twin.sketch.size
     fresh.tiers = [OrderedDict(t) for t in twin._tiers]
-    fresh.tier_of = dict(twin._tier_of)
+    fresh.tier_of = {block: twin.tier(block) for block in twin.order()}
     return fresh
 
 
@@ -156,7 +156,7 @@ class Pair:
             twin = frozen.thaw()
         same(twin, self.ref, [])
         twin.touch(self.key())
-        if twin._tier_of:
+        if len(twin):
             twin.pop_entry()
         same(self.index, self.ref, [])
         if self.rng.random() < 0.5:  # carry on with the copy
@@ -183,6 +183,11 @@ class Pair:
             self.index.pop_victim()
         with pytest.raises((IndexError, KeyError)):
             self.index.pop_entry()
+        for missing in (self.hot[0], 12345):
+            assert missing not in self.index
+            for call in (self.index.remove, self.index.discard, self.index.tier, self.index.describe):
+                with pytest.raises(KeyError):
+                    call(missing)
 
 
 def run_script(capacity: int, seed: int, steps: int) -> None:
@@ -206,6 +211,24 @@ def test_multi_lru_matches_reference_with_a_tiny_memo(monkeypatch: pytest.Monkey
     monkeypatch.setattr(tinylfu, "MEMO_LIMIT", 5)  # memos emptied all the time
     run_script(7, 3, 1500)
     run_script(4096, 3, 1500)
+
+
+def test_queued_touches_count_like_immediate_ones() -> None:
+    """Touches queue on the sketch; an insert or a read counts them in order, with halvings."""
+    index, ref = MultiLruIndex(3), RefIndex(3)  # sample size 30
+    rng = random.Random(4)
+    for batch in (1, 7, 40, 200, 3, 90):
+        keys = [rng.randrange(12) for _ in range(batch)]
+        for key in keys:
+            index.touch(key)
+            ref.sketch.increment(key)
+        if batch % 2:  # the insert's estimate must see every queued touch
+            block = next(k for k in [*reversed(keys), *range(100, 120)] if k not in ref.tier_of)
+            index.insert_all([block], [batch], None)
+            ref.insert(block, batch)
+        else:
+            assert index.sketch.size == ref.sketch.size
+        same(index, ref, keys)
 
 
 def test_sketch_resets_like_the_reference() -> None:

@@ -8,21 +8,24 @@ Hash functions: ``xxh3_64(le_u64(block), seed=i)`` for i = 0..3. Upstream hashes
 PLH with custom secrets; SPEC §3.3 says bit parity is not required, so we document ours instead.
 Word index = ``h % width``, nibble = ``h & 15``, as upstream.
 
-A key's four counter positions are hashed once and memoised per sketch width (``_HASHERS``,
-module level: they are a pure function of the key and the width, so every sketch and clone may
-share them), so a registration, a hit and a release of the same block cost one hashing, not
-three. A memo is emptied (in place: sketches hold its ``get``) when it outgrows ``MEMO_LIMIT``.
+Speed (the manager touches the sketch once per registration and inactive hit, and `multi_lru`
+estimates once per released block):
 
-Speed: `increment` runs once per registration and inactive hit, `multi_lru`'s insert reads the
-counters once per released block, so both are written out flat — one frame, the memo's bound
-``get`` on the instance, the four counters unrolled (a repeated index is still bumped twice).
-Every registration hashes a new key, so the hashing avoids big-int sums (`_make_hasher`).
+* Touches are queued: ``pending.append`` is a C call, so a touch costs the manager no Python
+  frame. The queue is counted, in order and with the same halvings, before anything reads the
+  sketch (`flush`; `counters`, `size`, `estimate`, `clone` and `multi_lru`'s insert call it),
+  so every observed state is the one counting each touch at once would give.
+* A key's four counter positions are hashed once and memoised per sketch width (`HASHINGS`,
+  module level: they are a pure function of the key and the width, so every sketch and clone
+  shares them): a registration, a hit and a release of the same block cost one hashing. A
+  memo is emptied when it holds ``MEMO_LIMIT`` keys.
+* Every registration hashes a new key, so the hashing avoids big-int sums (`Hashing`), and
+  the counters are unrolled (no loop, no ``min`` call).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
+from array import array
 from math import lcm
 
 import xxhash
@@ -31,121 +34,168 @@ _HALVE = bytes(i >> 1 for i in range(256))
 _ODD = bytes(i & 1 for i in range(256))
 DEPTH = 4
 MAX_COUNT = 15
-MEMO_LIMIT = 1 << 16
-TABLE_LIMIT = 1 << 16  # largest index table (ints) kept per width; wider sketches do the sums
+MEMO_LIMIT = 1 << 16  # a memo is emptied when it holds this many keys
+TABLE_LIMIT = 1 << 16  # largest index table kept per width; wider sketches do the sums
 Indices = tuple[int, int, int, int]
-Hasher = Callable[[int], Indices]
-_HASHERS: dict[int, tuple[dict[int, Indices], Hasher]] = {}  # width -> (memo, hasher)
 _xxh = xxhash.xxh3_64_intdigest  # (data, seed)
 
 
-def hasher_for(width: int) -> tuple[dict[int, Indices], Hasher]:
-    """The memo of ``width`` (key -> counter indices) and the function that hashes a key
-    into it (and returns its indices), shared by every sketch of that width."""
-    got = _HASHERS.get(width)
-    if got is None:
-        memo: dict[int, Indices] = {}
-        got = _HASHERS[width] = memo, _make_hasher(width, memo)
-    return got
+class Hashing:
+    """The counter indices of keys in sketches ``width`` words wide, memoised (one per width,
+    in `HASHINGS`: a sketch looks its own up by width rather than holding it, so neither
+    kvtui.sim.pool.container_bytes nor a state walker counts the shared memo in every clone).
 
+    A counter index is ``(h % width) * 16 + (h & 15)``. Both parts are functions of ``h % m``
+    for ``m = lcm(width, 16)``, so one big-int ``%`` and a subscript of a precomputed table give
+    it: the sums on 64-bit ints cost more than the four xxh3 calls.
+    """
 
-def _make_hasher(width: int, memo: dict[int, Indices]) -> Hasher:
-    # A counter index is (h % width) * 16 + (h & 15). Both parts are functions of h % m for
-    # m = lcm(width, 16), so one big-int `%` and a list subscript give it: the four sums on
-    # 64-bit ints cost more than the four xxh3 calls (each new block is hashed once).
-    modulus = lcm(width, 16)
-    if modulus > TABLE_LIMIT:
-        return partial(_hash_by_sums, width, memo)
-    table = [(x % width) * 16 + (x & 15) for x in range(modulus)]
+    __slots__ = ("width", "memo", "modulus", "table")
 
-    def hashed(key: int) -> Indices:
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.memo: dict[int, Indices] = {}
+        self.modulus = modulus = lcm(width, 16)
+        self.table: tuple[int, ...] | None = None  # None: too wide, `hashed` does the sums
+        if modulus <= TABLE_LIMIT:
+            self.table = tuple((x % width) * 16 + (x & 15) for x in range(modulus))
+
+    def indices(self, key: int) -> Indices:
+        got = self.memo.get(key)
+        return got if got is not None else self.hashed(key)
+
+    def hashed(self, key: int) -> Indices:
+        """Hash ``key`` into the memo (emptied first when full) and return its indices."""
         data = key.to_bytes(8, "little")
-        got = (
-            table[_xxh(data, 0) % modulus],
-            table[_xxh(data, 1) % modulus],
-            table[_xxh(data, 2) % modulus],
-            table[_xxh(data, 3) % modulus],
-        )
+        h0, h1, h2, h3 = _xxh(data, 0), _xxh(data, 1), _xxh(data, 2), _xxh(data, 3)
+        table, modulus, width = self.table, self.modulus, self.width
+        if table is not None:
+            got = (table[h0 % modulus], table[h1 % modulus], table[h2 % modulus], table[h3 % modulus])
+        else:
+            got = (
+                (h0 % width) * 16 + (h0 & 15),
+                (h1 % width) * 16 + (h1 & 15),
+                (h2 % width) * 16 + (h2 & 15),
+                (h3 % width) * 16 + (h3 & 15),
+            )
+        memo = self.memo
         if len(memo) >= MEMO_LIMIT:
-            memo.clear()  # in place: sketches hold this dict's `get`
+            memo.clear()
         memo[key] = got
         return got
 
-    return hashed
 
-
-def _hash_by_sums(width: int, memo: dict[int, Indices], key: int) -> Indices:
-    """`_make_hasher`'s function for a sketch too wide for an index table."""
-    data = key.to_bytes(8, "little")
-    h0, h1, h2, h3 = _xxh(data, 0), _xxh(data, 1), _xxh(data, 2), _xxh(data, 3)
-    got = (
-        (h0 % width) * 16 + (h0 & 15),
-        (h1 % width) * 16 + (h1 & 15),
-        (h2 % width) * 16 + (h2 & 15),
-        (h3 % width) * 16 + (h3 & 15),
-    )
-    if len(memo) >= MEMO_LIMIT:
-        memo.clear()
-    memo[key] = got
-    return got
+HASHINGS: dict[int, Hashing] = {}  # width -> its Hashing (TinyLfu() adds its width)
 
 
 class TinyLfu:
-    # memo_get: the shared memo's bound ``get``, hashed: its hasher (`hasher_for`). Functions,
-    # not the dict itself, so kvtui.sim.pool.container_bytes does not count the module-wide
-    # memo in every clone. multi_lru's insert reads them (and ``counters``) directly.
-    memo_get: Callable[[int], Indices | None]
-    hashed: Hasher
+    """The sketch. ``counters`` and ``size`` are properties that count the queued touches
+    first; their values live in the instance dict under the same names, so anything that walks
+    the instance's attributes (checkpoint sizing, tests' state snapshots) reads them through the
+    properties too, and sees no difference between a queued and a counted touch."""
+
+    # pending: touches not counted yet, in order (`flush`). An unsigned array: appending checks
+    # the key is a u64 at once, as hashing it would, and neither checkpoint sizing
+    # (kvtui.sim.pool.container_bytes) nor a state walker sees its items (a queue is no state).
+    pending: array[int]
 
     def __init__(self, capacity: int) -> None:
-        self.width = max(1, capacity // 4)
-        self.sample_size = 10 * capacity
-        self.size = 0
-        self.counters = bytearray(self.width * 16)
-        memo, self.hashed = hasher_for(self.width)
-        self.memo_get = memo.get
+        width = max(1, capacity // 4)
+        if width not in HASHINGS:
+            HASHINGS[width] = Hashing(width)
+        self._set(width, 10 * capacity, bytearray(width * 16), 0)
+
+    def _set(self, width: int, sample_size: int, counters: bytearray, size: int) -> None:
+        self.width, self.sample_size, self.pending = width, sample_size, array("Q")
+        self.__dict__.update(counters=counters, size=size)  # under the properties' names
+
+    @property
+    def counters(self) -> bytearray:
+        if self.pending:
+            self.flush()
+        counters: bytearray = self.__dict__["counters"]
+        return counters
+
+    @property
+    def size(self) -> int:
+        """Moved increments since the last halving (halving when it reaches ``sample_size``)."""
+        if self.pending:
+            self.flush()
+        size: int = self.__dict__["size"]
+        return size
+
+    @size.setter
+    def size(self, value: int) -> None:
+        if self.pending:
+            self.flush()
+        self.__dict__["size"] = value
 
     def _indices(self, key: int) -> Indices:
-        got = self.memo_get(key)
-        return got if got is not None else self.hashed(key)
+        return HASHINGS[self.width].indices(key)
 
     def increment(self, key: int) -> None:
-        # _indices and the loop over the four counters, inlined (a registration or hit each).
-        got = self.memo_get(key)
-        a, b, c, d = got if got is not None else self.hashed(key)
-        counters = self.counters
-        moved = False
-        if counters[a] < MAX_COUNT:  # each read after the previous write: a repeated index
-            counters[a] += 1  # is bumped twice, as the loop did
-            moved = True
-        if counters[b] < MAX_COUNT:
-            counters[b] += 1
-            moved = True
-        if counters[c] < MAX_COUNT:
-            counters[c] += 1
-            moved = True
-        if counters[d] < MAX_COUNT:
-            counters[d] += 1
-            moved = True
-        if moved:
-            self.size += 1
-            if self.size >= self.sample_size:
-                self._reset()
+        self.pending.append(key)
+        self.flush()
+
+    def flush(self) -> None:
+        """Count the queued touches, in order (one frame for all; hashing inlined)."""
+        pending = self.pending
+        if not pending:
+            return
+        hashing, state = HASHINGS[self.width], self.__dict__
+        memo, table, modulus = hashing.memo, hashing.table, hashing.modulus
+        counters, size, sample_size = state["counters"], state["size"], self.sample_size
+        for key in pending:
+            if key in memo:  # `in` then a subscript beats a `get` call, hit or miss
+                got = memo[key]
+            elif table is None:
+                got = hashing.hashed(key)
+            else:  # Hashing.hashed, inlined: every registration is a new key
+                data = key.to_bytes(8, "little")
+                got = (
+                    table[_xxh(data, 0) % modulus],
+                    table[_xxh(data, 1) % modulus],
+                    table[_xxh(data, 2) % modulus],
+                    table[_xxh(data, 3) % modulus],
+                )
+                if len(memo) >= MEMO_LIMIT:
+                    memo.clear()
+                memo[key] = got
+            a, b, c, d = got
+            moved = False
+            if counters[a] < MAX_COUNT:  # each read after the previous write: a repeated
+                counters[a] += 1  # index is bumped twice, as a loop over the four would
+                moved = True
+            if counters[b] < MAX_COUNT:
+                counters[b] += 1
+                moved = True
+            if counters[c] < MAX_COUNT:
+                counters[c] += 1
+                moved = True
+            if counters[d] < MAX_COUNT:
+                counters[d] += 1
+                moved = True
+            if moved:
+                size += 1
+                if size >= sample_size:
+                    size = _halve(counters, size)
+        state["size"] = size
+        del pending[:]
 
     def estimate(self, key: int) -> int:
         counters = self.counters
         a, b, c, d = self._indices(key)
         return min(counters[a], counters[b], counters[c], counters[d])
 
-    def _reset(self) -> None:
-        # Upstream's formula (not Caffeine's): size = (size >> 1) - (odd >> 2).
-        odd = self.counters.translate(_ODD).count(1)
-        self.counters = bytearray(self.counters.translate(_HALVE))
-        self.size = (self.size >> 1) - (odd >> 2)
-
     def clone(self) -> TinyLfu:
         twin = TinyLfu.__new__(TinyLfu)
-        twin.width, twin.sample_size, twin.size = self.width, self.sample_size, self.size
-        twin.counters = bytearray(self.counters)
-        twin.memo_get, twin.hashed = self.memo_get, self.hashed
+        twin._set(self.width, self.sample_size, bytearray(self.counters), self.size)
         return twin
+
+
+def _halve(counters: bytearray, size: int) -> int:
+    """Halve every counter in place (`flush` holds the bytearray); returns the new size."""
+    # Upstream's formula (not Caffeine's): size = (size >> 1) - (odd >> 2).
+    odd = counters.translate(_ODD).count(1)
+    counters[:] = counters.translate(_HALVE)
+    return (size >> 1) - (odd >> 2)
