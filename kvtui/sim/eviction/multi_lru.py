@@ -75,19 +75,20 @@ class MultiLruIndex:
         tiers, sketch = self._tiers, self.sketch
         counters, hashing = sketch.counters, HASHINGS[sketch.width]  # counters: touches counted
         memo, hashed = hashing.memo, hashing.hashed
+        c0, c1, c2, c3 = hashing.columns
         for block, slot in zip(blocks, slots, strict=True):
             try:  # a released block was touched (hashed) at its registration: a hit, no call
-                a, b, c, d = memo[block]
+                row = memo[block]
             except KeyError:  # its memo was emptied since, or a bare insert (tests)
-                a, b, c, d = hashed(block)
-            count = counters[a]
-            other = counters[b]
+                row = hashed(block)
+            count = counters[c0[row]]
+            other = counters[c1[row]]
             if other < count:
                 count = other
-            other = counters[c]
+            other = counters[c2[row]]
             if other < count:
                 count = other
-            other = counters[d]
+            other = counters[c3[row]]
             if other < count:
                 count = other
             tiers[_TIER_OF_COUNT[count]][block] = slot

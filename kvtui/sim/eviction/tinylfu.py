@@ -45,44 +45,50 @@ class Hashing:
     in `HASHINGS`: a sketch looks its own up by width rather than holding it, so neither
     kvtui.sim.pool.container_bytes nor a state walker counts the shared memo in every clone).
 
-    A counter index is ``(h % width) * 16 + (h & 15)``. Both parts are functions of ``h % m``
-    for ``m = lcm(width, 16)``, so one big-int ``%`` and a subscript of a precomputed table give
-    it: the sums on 64-bit ints cost more than the four xxh3 calls.
+    * A counter index is ``(h % width) * 16 + (h & 15)``. Both parts are functions of ``h % m``
+      for ``m = lcm(width, 16)``, so one big-int ``%`` and a subscript of a precomputed table
+      give it: the sums on 64-bit ints cost more than the four xxh3 calls.
+    * The memo maps a key to a row of four int columns, not to a tuple: a tuple per new block
+      is a container the cyclic GC tracks, and 160,000 of them per 40,000 moves set off extra
+      (full) collections that cost more than the row lookups (ints are not tracked).
     """
 
-    __slots__ = ("width", "memo", "modulus", "table")
+    __slots__ = ("width", "memo", "columns", "modulus", "table")
 
     def __init__(self, width: int) -> None:
         self.width = width
-        self.memo: dict[int, Indices] = {}
+        self.memo: dict[int, int] = {}  # key -> its row in columns
+        self.columns: tuple[list[int], list[int], list[int], list[int]] = ([], [], [], [])
         self.modulus = modulus = lcm(width, 16)
         self.table: tuple[int, ...] | None = None  # None: too wide, `hashed` does the sums
         if modulus <= TABLE_LIMIT:
             self.table = tuple((x % width) * 16 + (x & 15) for x in range(modulus))
 
     def indices(self, key: int) -> Indices:
-        got = self.memo.get(key)
-        return got if got is not None else self.hashed(key)
+        row = self.memo.get(key)
+        if row is None:
+            row = self.hashed(key)
+        c0, c1, c2, c3 = self.columns
+        return c0[row], c1[row], c2[row], c3[row]
 
-    def hashed(self, key: int) -> Indices:
-        """Hash ``key`` into the memo (emptied first when full) and return its indices."""
+    def clear(self) -> None:
+        """Empty the memo, in place (flush and insert hold the columns)."""
+        self.memo.clear()
+        for column in self.columns:
+            del column[:]
+
+    def hashed(self, key: int) -> int:
+        """Hash ``key`` into the memo (emptied first when full); its row. TinyLfu.flush has
+        this inlined for table-sized widths."""
         data = key.to_bytes(8, "little")
-        h0, h1, h2, h3 = _xxh(data, 0), _xxh(data, 1), _xxh(data, 2), _xxh(data, 3)
+        hashes = (_xxh(data, 0), _xxh(data, 1), _xxh(data, 2), _xxh(data, 3))
         table, modulus, width = self.table, self.modulus, self.width
-        if table is not None:
-            got = (table[h0 % modulus], table[h1 % modulus], table[h2 % modulus], table[h3 % modulus])
-        else:
-            got = (
-                (h0 % width) * 16 + (h0 & 15),
-                (h1 % width) * 16 + (h1 & 15),
-                (h2 % width) * 16 + (h2 & 15),
-                (h3 % width) * 16 + (h3 & 15),
-            )
-        memo = self.memo
-        if len(memo) >= MEMO_LIMIT:
-            memo.clear()
-        memo[key] = got
-        return got
+        if len(self.memo) >= MEMO_LIMIT:
+            self.clear()
+        row = self.memo[key] = len(self.columns[0])
+        for column, h in zip(self.columns, hashes, strict=True):
+            column.append(table[h % modulus] if table is not None else (h % width) * 16 + (h & 15))
+        return row
 
 
 HASHINGS: dict[int, Hashing] = {}  # width -> its Hashing (TinyLfu() adds its width)
@@ -143,25 +149,33 @@ class TinyLfu:
         if not pending:
             return
         hashing, state = HASHINGS[self.width], self.__dict__
+        if len(hashing.memo) + len(pending) > MEMO_LIMIT:  # checked once, not per new key
+            hashing.clear()
         memo, table, modulus = hashing.memo, hashing.table, hashing.modulus
+        c0, c1, c2, c3 = hashing.columns
+        add0, add1, add2, add3 = c0.append, c1.append, c2.append, c3.append
         counters, size, sample_size = state["counters"], state["size"], self.sample_size
         for key in pending:
             if key in memo:  # `in` then a subscript beats a `get` call, hit or miss
-                got = memo[key]
+                row = memo[key]
+                a = c0[row]
+                b = c1[row]
+                c = c2[row]
+                d = c3[row]
             elif table is None:
-                got = hashing.hashed(key)
+                row = hashing.hashed(key)
+                a, b, c, d = c0[row], c1[row], c2[row], c3[row]
             else:  # Hashing.hashed, inlined: every registration is a new key
                 data = key.to_bytes(8, "little")
-                got = (
-                    table[_xxh(data, 0) % modulus],
-                    table[_xxh(data, 1) % modulus],
-                    table[_xxh(data, 2) % modulus],
-                    table[_xxh(data, 3) % modulus],
-                )
-                if len(memo) >= MEMO_LIMIT:
-                    memo.clear()
-                memo[key] = got
-            a, b, c, d = got
+                a = table[_xxh(data, 0) % modulus]
+                b = table[_xxh(data, 1) % modulus]
+                c = table[_xxh(data, 2) % modulus]
+                d = table[_xxh(data, 3) % modulus]
+                memo[key] = len(c0)
+                add0(a)
+                add1(b)
+                add2(c)
+                add3(d)
             moved = False
             if counters[a] < MAX_COUNT:  # each read after the previous write: a repeated
                 counters[a] += 1  # index is bumped twice, as a loop over the four would
