@@ -39,8 +39,8 @@ class MultiLruIndex:
       tinylfu); ``insert_all`` counts the queue before it estimates.
     * No block -> tier dict: every insert and eviction would write it, while only a hit (and
       the TUI's ``tier``/``describe``) needs the tier, found by probing the four dicts.
-    * The others are written out in one frame each; the tables stay plain dicts so a clone is
-      four C copies (a session near-clones every 32 steps).
+    * The others are written out in one frame each; the tables stay four OrderedDicts so a
+      clone is four C copies (a session near-clones every 32 steps).
     """
 
     name = "multi_lru"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from array import array
 from math import lcm
+from struct import Struct
 
 import xxhash
 
@@ -38,6 +39,7 @@ MEMO_LIMIT = 1 << 16  # a memo is emptied when it holds this many keys
 TABLE_LIMIT = 1 << 16  # largest index table kept per width; wider sketches do the sums
 Indices = tuple[int, int, int, int]
 _xxh = xxhash.xxh3_64_intdigest  # (data, seed)
+_pack_u64 = Struct("<Q").pack  # key.to_bytes(8, "little"), a C call cheaper than the method
 
 
 class Hashing:
@@ -153,7 +155,6 @@ class TinyLfu:
             hashing.clear()
         memo, table, modulus = hashing.memo, hashing.table, hashing.modulus
         c0, c1, c2, c3 = hashing.columns
-        add0, add1, add2, add3 = c0.append, c1.append, c2.append, c3.append
         counters, size, sample_size = state["counters"], state["size"], self.sample_size
         for key in pending:
             if key in memo:  # `in` then a subscript beats a `get` call, hit or miss
@@ -166,28 +167,32 @@ class TinyLfu:
                 row = hashing.hashed(key)
                 a, b, c, d = c0[row], c1[row], c2[row], c3[row]
             else:  # Hashing.hashed, inlined: every registration is a new key
-                data = key.to_bytes(8, "little")
+                data = _pack_u64(key)  # (the queue holds u64s only)
                 a = table[_xxh(data, 0) % modulus]
                 b = table[_xxh(data, 1) % modulus]
                 c = table[_xxh(data, 2) % modulus]
                 d = table[_xxh(data, 3) % modulus]
                 memo[key] = len(c0)
-                add0(a)
-                add1(b)
-                add2(c)
-                add3(d)
+                c0.append(a)  # (a method call, not a bound append: 3.11 specialises it)
+                c1.append(b)
+                c2.append(c)
+                c3.append(d)
             moved = False
-            if counters[a] < MAX_COUNT:  # each read after the previous write: a repeated
-                counters[a] += 1  # index is bumped twice, as a loop over the four would
+            count = counters[a]  # each read after the previous write: a repeated index is
+            if count < MAX_COUNT:  # bumped twice, as a loop over the four would
+                counters[a] = count + 1
                 moved = True
-            if counters[b] < MAX_COUNT:
-                counters[b] += 1
+            count = counters[b]
+            if count < MAX_COUNT:
+                counters[b] = count + 1
                 moved = True
-            if counters[c] < MAX_COUNT:
-                counters[c] += 1
+            count = counters[c]
+            if count < MAX_COUNT:
+                counters[c] = count + 1
                 moved = True
-            if counters[d] < MAX_COUNT:
-                counters[d] += 1
+            count = counters[d]
+            if count < MAX_COUNT:
+                counters[d] = count + 1
                 moved = True
             if moved:
                 size += 1
