@@ -612,9 +612,10 @@ class KvManager:
 
     def _release_all(self, blocks: Sequence[int]) -> None:
         """Release one reference of each (distinct, held) block; those left with none become
-        inactive in list order. A backend placing blocks by parent gets them in one call."""
+        inactive in list order: one `insert` each, or one `insert_all` for a backend that
+        does its per-block work better in one loop (``batch_inserts``)."""
         refs, slots, inactive = self.refs, self.slots, self.pool.index
-        if not inactive.needs_parent:  # lru, multi_lru: no lineage lookup, one insert each
+        if not inactive.batch_inserts:  # lru: each insert is one C-backed dict write
             insert = inactive.insert
             for block in blocks:
                 count = refs[block] - 1
@@ -629,8 +630,10 @@ class KvManager:
             if not count:
                 freed.append(block)
         if freed:
-            index, recorded = self.lineage.index, self.lineage.parents
-            parents = [recorded[index[block]] for block in freed]
+            parents = None
+            if inactive.needs_parent:
+                index, recorded = self.lineage.index, self.lineage.parents
+                parents = [recorded[index[block]] for block in freed]
             inactive.insert_all(freed, [slots[block] for block in freed], parents)
 
     # -- validation (no mutation) ---------------------------------------------------------

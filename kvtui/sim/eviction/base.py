@@ -14,6 +14,7 @@ from typing import Protocol
 class InactiveIndex(Protocol):
     name: str
     needs_parent: bool  # False: the backend ignores lineage (insert_all takes no parents)
+    batch_inserts: bool  # True: a released chain is faster through one insert_all call
 
     def __len__(self) -> int: ...
 

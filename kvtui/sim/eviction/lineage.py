@@ -38,6 +38,7 @@ class LineageIndex:
 
     name = "lineage"
     needs_parent = True
+    batch_inserts = True
 
     def __init__(self) -> None:
         self._tick: dict[int, int] = {}

@@ -24,6 +24,7 @@ class LruIndex:
 
     name = "lru"
     needs_parent = False
+    batch_inserts = False
 
     discard: Callable[[int], object]  # remove() when the caller needs no slot back
     pop_entry: Callable[[], tuple[int, object]]  # pop_victim() when the caller knows the slot

@@ -45,6 +45,7 @@ class MultiLruIndex:
 
     name = "multi_lru"
     needs_parent = False
+    batch_inserts = True
 
     touch: Callable[[int], None]  # a frequency touch: queued on the sketch (a C call)
 
