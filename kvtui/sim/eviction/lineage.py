@@ -23,8 +23,10 @@ operation is O(log n) amortised; stale entries are compacted when they outnumber
 Speed (the manager calls `discard` per inactive hit, `pop_entry` per eviction and `insert_all`
 per released chain, so these three are the engine's inner loop with this backend):
 
-* one dict of small per-node lists instead of a dict per field: an operation does one lookup
-  per node it touches, then list indexing;
+* one dict ``block -> (tick, slot, parent, children)`` instead of a dict per field: an operation
+  does one lookup per node it touches. The node is an immutable tuple, replaced when it changes
+  (about as fast as mutating a small list), so `clone` is one C-level dict copy sharing every
+  node, and a thawed checkpoint zips its columns straight back into tuples;
 * a released chain is eaten tail to root: the evicted leaf's parent becomes a leaf with the
   next tick, smaller than every other entry. It then simply replaces the heap's root (two
   comparisons with the root's children) instead of a pop and a push through the heap's depth.
@@ -34,27 +36,24 @@ from __future__ import annotations
 
 from heapq import heapify, heappop, heappush, heapreplace
 from operator import itemgetter
-from typing import Any
 
 from kvtui.sim.frozen import SIGNED, UNSIGNED, nbytes, pack
 
-# A node is a list [tick, slot, parent, children], indexed with literals in the hot methods
-# (a named constant would be one more global load per access):
+# A node is a tuple (tick, slot, parent, children), unpacked or indexed with literals in the hot
+# methods (a named index would be one more global load per access):
 #   tick      the node's tick, -1 for a ghost (so "real" is ``tick >= 0``);
 #   slot      the G1 slot of a real node, -1 for a ghost;
 #   parent    the parent block this node is linked to, None when not linked (a root, or a
 #             ghost made for a missing parent);
 #   children  how many nodes (real or ghost) are linked to this one.
-Node = list[Any]
+Node = tuple[int, int, int | None, int]
 _GHOST_TICK = -1
+_NEW_GHOST: Node = (_GHOST_TICK, -1, None, 1)  # a ghost made for a missing parent (one child)
 
 
 class LineageIndex:
-    """Nodes in one dict ``block -> [tick, slot, parent, children]`` (see ``Node`` above).
-
-    ``clone`` copies the dict and each node's small list in C (``map(list, ...)``); ``_size``
-    counts the real nodes (the dict also holds ghosts).
-    """
+    """Nodes in one dict ``block -> (tick, slot, parent, children)`` (see ``Node`` above);
+    ``_size`` counts the real nodes (the dict also holds ghosts)."""
 
     name = "lineage"
     needs_parent = True
@@ -81,7 +80,8 @@ class LineageIndex:
         self, blocks: list[int], slots: list[int], parents: list[int | None] | None
     ) -> None:
         """Insert each block in order (a deref's chain, usually tail first), inlined: this is
-        the backend's hottest loop. Tail first, each block finds the ghost its child made."""
+        the backend's hottest loop. Tail first, each block finds the ghost its child made and
+        makes one for its parent (the shared constant ``_NEW_GHOST``: nothing allocated)."""
         assert parents is not None, "the lineage backend places a block by its parent"
         nodes, heap = self._nodes, self._heap
         start = tick = self._next_tick
@@ -89,26 +89,26 @@ class LineageIndex:
             for block, slot, parent in zip(blocks, slots, parents, strict=True):
                 node = nodes.get(block)
                 if node is None:  # a new node: a leaf, linked to its parent now
-                    nodes[block] = [tick, slot, parent, 0]
+                    nodes[block] = (tick, slot, parent, 0)
                     heappush(heap, (tick, block))
-                elif node[0] < 0:  # a ghost becomes real
-                    node[0] = tick
-                    node[1] = slot
-                    if not node[3]:  # (a ghost has children; kept as the rule reads)
+                else:  # a ghost becomes real
+                    old, _, link, kids = node
+                    if old >= 0:
+                        raise ValueError(f"block {block} is already inactive")
+                    if not kids:  # (a ghost has children; kept as the rule reads)
                         heappush(heap, (tick, block))
-                    if node[2] is not None or parent is None:  # linked already, or a root
+                    if link is not None or parent is None:  # linked already (it was real), or a root
+                        nodes[block] = (tick, slot, link, kids)
                         tick += 1
                         continue
-                    node[2] = parent  # a ghost made for a missing parent links only now
-                else:
-                    raise ValueError(f"block {block} is already inactive")
+                    nodes[block] = (tick, slot, parent, kids)  # a ghost made for a missing parent links now
                 tick += 1
                 if parent is not None:
                     up = nodes.get(parent)
                     if up is None:  # a ghost for the missing parent, not linked itself
-                        nodes[parent] = [_GHOST_TICK, -1, None, 1]
+                        nodes[parent] = _NEW_GHOST
                     else:
-                        up[3] += 1
+                        nodes[parent] = (up[0], up[1], up[2], up[3] + 1)
         finally:  # consistent even when a block was already inactive
             self._next_tick = tick
             self._size += tick - start
@@ -118,30 +118,28 @@ class LineageIndex:
     def remove(self, block: int) -> int:
         """Take a real node out (a hit); it stays as a ghost while it has children."""
         nodes = self._nodes
-        node = nodes[block]
-        slot: int = node[1]
-        if node[0] < 0:
+        tick, slot, parent, kids = nodes[block]
+        if tick < 0:
             raise KeyError(block)  # a ghost is not inactive
         self._size -= 1
-        if node[3]:
-            node[0] = _GHOST_TICK
-            node[1] = -1
+        if kids:
+            nodes[block] = (_GHOST_TICK, -1, parent, kids)
             return slot
         del nodes[block]
-        parent = node[2]
         while parent is not None:  # drop the node; prune ghosts that lose their last child
-            up = nodes[parent]
-            left = up[3] = up[3] - 1
-            if left:
+            tick, up_slot, grand, kids = nodes[parent]
+            if kids > 1:
+                nodes[parent] = (tick, up_slot, grand, kids - 1)
                 return slot
-            if up[0] >= 0:  # re-leafed: competes again with its original tick
+            if tick >= 0:  # re-leafed: competes again with its original tick
+                nodes[parent] = (tick, up_slot, grand, 0)
                 heap = self._heap
-                heappush(heap, (up[0], parent))
+                heappush(heap, (tick, parent))
                 if len(heap) > 2 * len(nodes) + 64:
                     self._compact()
                 return slot
             del nodes[parent]
-            parent = up[2]
+            parent = grand
         return slot
 
     # The manager's per-hit call: the same method, one Python frame.
@@ -154,28 +152,33 @@ class LineageIndex:
                 tick, block = heap[0]
             except IndexError:
                 raise IndexError("pop_victim on an empty index") from None
-            node = nodes.get(block)
-            if node is not None and node[0] == tick and not node[3]:
-                break
-            heappop(heap)  # a stale entry
-        del nodes[block]
+            node = nodes.pop(block, None)
+            if node is not None:
+                if node[0] == tick and not node[3]:
+                    break
+                nodes[block] = node  # a stale entry
+            heappop(heap)
         self._size -= 1
         slot: int = node[1]
         parent = node[2]
         while parent is not None:  # drop the node; prune ghosts that lose their last child
-            up = nodes[parent]
-            left = up[3] = up[3] - 1
-            if left:
+            tick, up_slot, grand, kids = nodes[parent]
+            if kids > 1:
+                nodes[parent] = (tick, up_slot, grand, kids - 1)
                 break
-            if up[0] >= 0:  # re-leafed: its entry takes the victim's place at the root
-                entry = (up[0], parent)
-                if len(heap) > 2 and entry < heap[1] and entry < heap[2]:
-                    heap[0] = entry  # the usual case (a chain eaten tail first): O(1)
-                else:
+            if tick >= 0:  # re-leafed: its entry takes the victim's place at the root
+                nodes[parent] = (tick, up_slot, grand, 0)
+                entry = (tick, parent)
+                try:
+                    if entry < heap[1] and entry < heap[2]:
+                        heap[0] = entry  # the usual case (a chain eaten tail first): O(1)
+                    else:
+                        heapreplace(heap, entry)
+                except IndexError:
                     heapreplace(heap, entry)
                 return block, slot
             del nodes[parent]
-            parent = up[2]
+            parent = grand
         heappop(heap)
         return block, slot
 
@@ -222,7 +225,7 @@ class LineageIndex:
             parent = node[2]
             while parent is not None:  # cascade exactly as pop_victim does
                 up = nodes[parent]
-                left = children[parent] = (children[parent] if parent in children else up[3]) - 1
+                left = children[parent] = children.get(parent, up[3]) - 1
                 if left:
                     break
                 if up[0] >= 0:
@@ -252,8 +255,7 @@ class LineageIndex:
 
     def clone(self) -> LineageIndex:
         twin = LineageIndex.__new__(LineageIndex)
-        nodes = self._nodes
-        twin._nodes = dict(zip(nodes, map(list, nodes.values()), strict=True))
+        twin._nodes = self._nodes.copy()  # the nodes themselves are immutable: shared
         twin._heap = self._heap.copy()
         twin._next_tick = self._next_tick
         twin._size = self._size
@@ -298,7 +300,7 @@ class FrozenLineage:
     def thaw(self) -> LineageIndex:
         twin = LineageIndex.__new__(LineageIndex)
         columns = zip(self.tick, self.slot, self.parent, self.children, strict=True)
-        twin._nodes = dict(zip(self.keys, map(list, columns), strict=True))
+        twin._nodes = dict(zip(self.keys, columns, strict=True))
         twin._heap = list(zip(*self.heap, strict=True))
         twin._next_tick = self.next_tick
         twin._size = self.size
