@@ -178,3 +178,12 @@ def test_insert_of_an_inactive_block_raises_and_keeps_ticks_unique() -> None:
         index.insert_all([2, 1], [1, 2], [None, None])
     index.insert(3, 3, None)  # 2 was inserted before the error: 3 gets the next tick
     assert [index.tick(b) for b in (1, 2, 3)] == [0, 1, 2]
+
+
+def test_a_block_twice_in_one_release_raises() -> None:
+    """The second 5 finds the node the first made real (not the ghost 6 made for it)."""
+    index, ref = LineageIndex(), ReferenceLineage()
+    for each in (index, ref):
+        with pytest.raises(ValueError):
+            each.insert_all([6, 5, 5], [0, 1, 2], [5, None, None])
+    assert index.order() == ref.order() == [6, 5]

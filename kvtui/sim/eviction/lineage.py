@@ -85,28 +85,35 @@ class LineageIndex:
         assert parents is not None, "the lineage backend places a block by its parent"
         nodes, heap = self._nodes, self._heap
         start = tick = self._next_tick
+        fresh = -1  # the ghost the previous block made for its parent (ids are never negative)
         try:
             for block, slot, parent in zip(blocks, slots, parents, strict=True):
-                node = nodes.get(block)
-                if node is None:  # a new node: a leaf, linked to its parent now
-                    nodes[block] = (tick, slot, parent, 0)
-                    heappush(heap, (tick, block))
-                else:  # a ghost becomes real
-                    old, _, link, kids = node
-                    if old >= 0:
-                        raise ValueError(f"block {block} is already inactive")
-                    if not kids:  # (a ghost has children; kept as the rule reads)
+                if block == fresh:  # that ghost, unlinked with one child: known without a lookup
+                    nodes[block] = (tick, slot, parent, 1)
+                else:
+                    node = nodes.get(block)
+                    if node is None:  # a new node: a leaf, linked to its parent now
+                        nodes[block] = (tick, slot, parent, 0)
                         heappush(heap, (tick, block))
-                    if link is not None or parent is None:  # linked already (it was real), or a root
-                        nodes[block] = (tick, slot, link, kids)
-                        tick += 1
-                        continue
-                    nodes[block] = (tick, slot, parent, kids)  # a ghost made for a missing parent links now
+                    else:  # a ghost becomes real
+                        old, _, link, kids = node
+                        if old >= 0:
+                            raise ValueError(f"block {block} is already inactive")
+                        if not kids:  # (a ghost has children; kept as the rule reads)
+                            heappush(heap, (tick, block))
+                        if link is not None or parent is None:  # linked already (it was real), or a root
+                            nodes[block] = (tick, slot, link, kids)
+                            tick += 1
+                            fresh = -1
+                            continue
+                        nodes[block] = (tick, slot, parent, kids)  # made for a missing parent: links now
                 tick += 1
+                fresh = -1
                 if parent is not None:
                     up = nodes.get(parent)
                     if up is None:  # a ghost for the missing parent, not linked itself
                         nodes[parent] = _NEW_GHOST
+                        fresh = parent
                     else:
                         nodes[parent] = (up[0], up[1], up[2], up[3] + 1)
         finally:  # consistent even when a block was already inactive
