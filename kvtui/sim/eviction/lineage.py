@@ -47,8 +47,6 @@ from kvtui.sim.frozen import SIGNED, UNSIGNED, nbytes, pack
 #             ghost made for a missing parent);
 #   children  how many nodes (real or ghost) are linked to this one.
 Node = tuple[int, int, int | None, int]
-_GHOST_TICK = -1
-_NEW_GHOST: Node = (_GHOST_TICK, -1, None, 1)  # a ghost made for a missing parent (one child)
 
 
 class LineageIndex:
@@ -81,7 +79,7 @@ class LineageIndex:
     ) -> None:
         """Insert each block in order (a deref's chain, usually tail first), inlined: this is
         the backend's hottest loop. Tail first, each block finds the ghost its child made and
-        makes one for its parent (the shared constant ``_NEW_GHOST``: nothing allocated)."""
+        makes one for its parent (a constant tuple, folded by the compiler: nothing allocated)."""
         assert parents is not None, "the lineage backend places a block by its parent"
         nodes, heap = self._nodes, self._heap
         start = tick = self._next_tick
@@ -112,7 +110,7 @@ class LineageIndex:
                 if parent is not None:
                     up = nodes.get(parent)
                     if up is None:  # a ghost for the missing parent, not linked itself
-                        nodes[parent] = _NEW_GHOST
+                        nodes[parent] = (-1, -1, None, 1)
                         fresh = parent
                     else:
                         nodes[parent] = (up[0], up[1], up[2], up[3] + 1)
@@ -130,7 +128,7 @@ class LineageIndex:
             raise KeyError(block)  # a ghost is not inactive
         self._size -= 1
         if kids:
-            nodes[block] = (_GHOST_TICK, -1, parent, kids)
+            nodes[block] = (-1, -1, parent, kids)  # a ghost now, keeping its link
             return slot
         del nodes[block]
         while parent is not None:  # drop the node; prune ghosts that lose their last child
