@@ -151,6 +151,8 @@ class LineageIndex:
     discard = remove
 
     def pop_victim(self) -> tuple[int, int]:
+        """Evict the oldest leaf: the heap's smallest entry whose node is still a real leaf
+        with that tick (stale entries met on the way are dropped)."""
         heap, nodes = self._heap, self._nodes
         while True:
             try:
@@ -161,7 +163,7 @@ class LineageIndex:
             if node is not None:
                 if node[0] == tick and not node[3]:
                     break
-                nodes[block] = node  # a stale entry
+                nodes[block] = node  # a stale entry: put back (the dict's order does not matter)
             heappop(heap)
         self._size -= 1
         slot: int = node[1]
@@ -179,7 +181,7 @@ class LineageIndex:
                         heap[0] = entry  # the usual case (a chain eaten tail first): O(1)
                     else:
                         heapreplace(heap, entry)
-                except IndexError:
+                except IndexError:  # a heap of one or two entries
                     heapreplace(heap, entry)
                 return block, slot
             del nodes[parent]
