@@ -284,11 +284,11 @@ class KvManager:
                 fast = self._use_fast(move)  # type: ignore[arg-type]
                 if fast is not None:
                     return fast
-            return self.use(move)  # type: ignore[arg-type]
+            return self._use_general(move)  # type: ignore[arg-type]
         if kind is Deref:
             if self._deref_fast(move):  # type: ignore[arg-type]
                 return _done()
-            return self.deref(move)  # type: ignore[arg-type]
+            return self._deref_general(move)  # type: ignore[arg-type]
         if isinstance(move, Use):
             return self.use(move)
         if isinstance(move, Deref):
@@ -303,6 +303,10 @@ class KvManager:
             fast = self._use_fast(move, checked)
             if fast is not None:
                 return fast
+        return self._use_general(move)
+
+    def _use_general(self, move: Use) -> MoveResult:
+        """Every Use the fast path does not take: partials, token hashes, G2, and every error."""
         chain = self._validate_use(move)
         self._record(chain)
         tokens = dict(zip([b for b, _, _ in chain], move.token_hashes or (), strict=False))
@@ -343,6 +347,9 @@ class KvManager:
     def deref(self, move: Deref) -> MoveResult:
         if self._deref_fast(move):
             return _done()
+        return self._deref_general(move)
+
+    def _deref_general(self, move: Deref) -> MoveResult:
         self._validate_deref(move)
         for entry in move.blocks:
             if isinstance(entry, Partial):
