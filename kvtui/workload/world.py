@@ -92,17 +92,17 @@ class World:
         then leave the World changed, and the caller rebuilds it (a Session replays from its
         nearest checkpoint, so only a failure pays).
         """
-        if not atomic:
-            return self._execute_unguarded(command)
         if isinstance(command, PassCommand):
-            return self._atomic("pass", lambda sched, out: self._passes(sched, out, command.count))
+            return self._atomic(
+                "pass", lambda sched, out: self._passes(sched, out, command.count), atomic
+            )
         if isinstance(command, DrainCommand):
             return self._atomic(
-                "drain", lambda sched, out: core.drain(self.manager, self.requests, sched, out)
+                "drain", lambda sched, out: core.drain(self.manager, self.requests, sched, out), atomic
             )
         if isinstance(command, NewRequest) and self.scheduler is not None:
             return self.submit(command)
-        if not isinstance(command, RequestAction):  # validated before they change anything
+        if not atomic or not isinstance(command, RequestAction):  # the others validate first
             return execute_request(self.manager, self.requests, command)
         if self.scheduler is not None:  # queues may change too: copy the whole World
             return self._atomic_request(command)
@@ -117,20 +117,6 @@ class World:
             if saved is not None:
                 table[command.name] = saved  # same key: creation order is kept
             raise
-
-    def _execute_unguarded(self, command: RequestCommand) -> MoveResult:
-        """`execute_request` without the rollback copy (see ``atomic``)."""
-        if isinstance(command, PassCommand):
-            out = PassResult(0)
-            self._passes(self._sched("pass"), out, command.count)
-            return out
-        if isinstance(command, DrainCommand):
-            out = PassResult(0)
-            core.drain(self.manager, self.requests, self._sched("drain"), out)
-            return out
-        if isinstance(command, NewRequest) and self.scheduler is not None:
-            return self.submit(command)
-        return execute_request(self.manager, self.requests, command)
 
     def _atomic_request(self, command: RequestAction) -> MoveResult:
         snapshot = self.clone()
@@ -175,10 +161,15 @@ class World:
         for _ in range(count):
             core.run_pass(self.manager, self.requests, sched, out)
 
-    def _atomic(self, verb: str, body: Callable[[SchedulerState, PassResult], None]) -> PassResult:
+    def _atomic(
+        self, verb: str, body: Callable[[SchedulerState, PassResult], None], atomic: bool = True
+    ) -> PassResult:
         sched = self._sched(verb)
-        snapshot = self.clone()
         out = PassResult(0)
+        if not atomic:  # the caller rebuilds on failure (see execute_request)
+            body(sched, out)
+            return out
+        snapshot = self.clone()
         try:
             body(sched, out)
         except BaseException:
