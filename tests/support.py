@@ -1,6 +1,8 @@
-"""Small drivers shared by the engine tests: ids stay ints, `~name` strings are partials."""
+"""Small drivers and helpers shared by the tests: ids stay ints, `~name` strings are partials."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from kvtui.sim import Deref, KvManager, Partial, Promote, RouterEvent, Use
 
@@ -41,3 +43,12 @@ def stored(event: RouterEvent) -> tuple[list[int], int | None]:
 def removed(event: RouterEvent) -> list[int]:
     assert event.kind == "removed", event
     return list(event.blocks)
+
+
+def session_requests(session: Any) -> dict[str, Any]:
+    """A session's request table, comparable across steps: each request's state, tokens,
+    allocated tokens and blocks (read from ``session.world``, which a rebuild replaces)."""
+    return {
+        name: (r.state, list(r.seq.tokens), r.seq.num_allocated_tokens, list(r.seq.unique_blocks))
+        for name, r in session.world.requests.requests.items()
+    }

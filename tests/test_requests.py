@@ -35,6 +35,7 @@ from kvtui.workload.hashing import hash_token_blocks, tokenize_text
 from kvtui.workload.requests import RequestTable, prefix_hit
 from kvtui.workload.sequence import ActiveSequence
 from kvtui.workload.world import World
+from tests.support import session_requests
 
 # tokens 1..12 in blocks of 4 (tests/test_sequence.py, reference §6): ids and token hashes
 B0, B1, B2 = 14643705804678351452, 16777012769546811212, 483935686894639516
@@ -357,12 +358,12 @@ def test_rejected_request_commands_change_nothing(texts: list[str], message: str
     session = sandbox(Config(4, block_size=4))
     for text in texts[:-1]:
         session.insert(text)
-    before, reqs, results = session.manager.dump(), requests_state(session.manager), list(session.results)
+    before, reqs, results = session.manager.dump(), session_requests(session), list(session.results)
     with pytest.raises(StepError) as info:
         session.insert(texts[-1])
     assert str(info.value) == message
     assert session.manager.dump() == before
-    assert requests_state(session.manager) == reqs
+    assert session_requests(session) == reqs
     assert session.results == results
 
 
@@ -383,12 +384,12 @@ def test_a_move_rejected_mid_expansion_rolls_back_every_earlier_move() -> None:
     session = sandbox(Config(8, block_size=4))
     for text in ("req r tokens 1 2 3 4 5 6", "prefill r", f"use {target}", f"deref {target}"):
         session.insert(text)  # `target` is now recorded as a root: its promote must fail
-    before, reqs = session.manager.dump(), requests_state(session.manager)
+    before, reqs = session.manager.dump(), session_requests(session)
     with pytest.raises(StepError) as info:
         session.insert("decode r 7")  # promote, use (applied), then promote of `target` fails
     assert str(info.value).startswith(f"block {target} has parent none (root), this command implies ")
     assert session.manager.dump() == before
-    assert requests_state(session.manager) == reqs
+    assert session_requests(session) == reqs and reqs  # the session's own table, not empty
     assert session.manager.next_event_id == len(session.manager.events)
     # and the request still works for what does not conflict
     assert session.insert("decode r 2") is not None
@@ -432,19 +433,19 @@ def make_session(texts: list[str], capacity: int = 6) -> Session:
 
 def test_requests_survive_back_and_jump() -> None:
     forward = make_session(TEXTS)
-    states = [(forward.manager.dump(), requests_state(forward.manager))]
+    states = [(forward.manager.dump(), session_requests(forward))]
     while forward.cursor < forward.total:
         forward.forward()
-        states.append((forward.manager.dump(), requests_state(forward.manager)))
+        states.append((forward.manager.dump(), session_requests(forward)))
         check_router_view(forward.manager)
     session = make_session(TEXTS)
     session.interval = 2  # checkpoints every 2 steps: jumps restore requests from clones
     for target in [12, 3, 7, 0, 10, 5, 5, 1, 12, 2, 9]:
         session.jump(target)
-        assert (session.manager.dump(), requests_state(session.manager)) == states[target], target
+        assert (session.manager.dump(), session_requests(session)) == states[target], target
     while session.cursor:
         session.back()
-        assert requests_state(session.manager) == states[session.cursor][1]
+        assert session_requests(session) == states[session.cursor][1]
 
 
 def test_typed_request_commands_are_journaled_and_resume(tmp_path: Path) -> None:
@@ -460,13 +461,13 @@ def test_typed_request_commands_are_journaled_and_resume(tmp_path: Path) -> None
     again = resume(path)
     assert [s.text for s in again.steps] == [s.text for s in session.steps]
     assert again.manager.dump() == session.manager.dump()
-    assert requests_state(again.manager) == requests_state(session.manager)
+    assert session_requests(again) == session_requests(session)
     # saved as a script, it replays to the same state
     saved = dump_script(Script("s", "s", "", session.config, session.steps, session.intro))
     script = load_script_text(saved, "s")
     replay = Session(script)
     replay.run_to_end()
-    assert requests_state(replay.manager) == requests_state(session.manager)
+    assert session_requests(replay) == session_requests(session)
 
 
 # -- expect forms ------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ checkpoint, so it runs request commands unguarded (``atomic=False``) and only a 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from kvtui.lang.commands import parse
@@ -18,13 +16,7 @@ from kvtui.session.session import Session, StepError, execute, sandbox
 from kvtui.sim.config import Config
 from kvtui.sim.manager import KvManager
 from kvtui.workload.world import World
-
-
-def requests_state(world: World) -> dict[str, Any]:
-    return {
-        name: (r.state, list(r.seq.tokens), r.seq.num_allocated_tokens, list(r.seq.unique_blocks))
-        for name, r in world.requests.requests.items()
-    }
+from tests.support import session_requests
 
 
 def conflicting_block() -> int:
@@ -62,11 +54,11 @@ def test_typed_command_failing_part_way_is_rebuilt() -> None:
     session = sandbox(Config(8, block_size=4))
     for text in (*SETUP, f"use {target}", f"deref {target}"):
         session.insert(text)
-    before, reqs = session.manager.dump(), requests_state(session.world)
+    before, reqs = session.manager.dump(), session_requests(session)
     with pytest.raises(StepError, match=f"block {target} has parent none"):
         session.insert("decode r 7")  # promote, use (applied), then the promote of `target` fails
     assert session.manager.dump() == before
-    assert requests_state(session.world) == reqs and reqs  # the request table too, not vacuous
+    assert session_requests(session) == reqs and reqs  # the request table too, not vacuous
     assert session.cursor == 4 and len(session.steps) == 4
     assert session.insert("decode r 2") is not None  # and the session goes on
 
@@ -78,12 +70,12 @@ def test_script_step_failing_part_way_is_rebuilt() -> None:
     session = Session(Script("t.yaml", "t", "", Config(8, block_size=4), steps, Step("")))
     for _ in range(4):
         session.forward()
-    before, reqs = session.manager.dump(), requests_state(session.world)
+    before, reqs = session.manager.dump(), session_requests(session)
     with pytest.raises(StepError, match="t.yaml:5: block"):
         session.forward()
     assert session.cursor == 4
     assert session.manager.dump() == before
-    assert requests_state(session.world) == reqs
+    assert session_requests(session) == reqs
     session.back()  # and stepping back still replays correctly
     assert session.cursor == 3 and target in session.manager.blocks
 
