@@ -8,14 +8,19 @@ checkpoint, so it runs request commands unguarded (``atomic=False``) and only a 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from kvtui.lang.commands import parse
 from kvtui.lang.script import Script, Step, make_step
+from kvtui.session.headless import HeadlessRun
 from kvtui.session.session import Session, StepError, execute, sandbox
 from kvtui.sim.config import Config
 from kvtui.sim.manager import KvManager
 from kvtui.workload.world import World
+from tests.cli_support import invoke
 from tests.support import session_requests
 
 
@@ -90,3 +95,53 @@ def test_unguarded_execute_leaves_a_failure_half_done() -> None:
     with pytest.raises(Exception, match="has parent none"):
         execute(world, parse("decode r 7"), atomic=False)
     assert world.manager.dump() != before
+
+
+# -- the headless run (`kvtui run`, `kvtui validate`) ------------------------------------------
+
+
+def failing_script(tmp_path: Path, steps: int = 5) -> Path:
+    """The script of the tests above, cut to its first ``steps`` steps (5: step 5 fails)."""
+    target = conflicting_block()
+    texts = [*SETUP, f"use {target}", f"deref {target}", "decode r 7"][:steps]
+    body = "".join(f"  - {text}\n" for text in texts)
+    path = tmp_path / f"fails-{steps}.yaml"
+    path.write_text(f"name: t\nconfig:\n  capacity: 8\n  block_size: 4\nsteps:\n{body}")
+    return path
+
+
+def test_headless_run_copies_nothing_for_request_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clones: list[int] = []
+    real = KvManager.clone
+    monkeypatch.setattr(KvManager, "clone", lambda self: clones.append(1) or real(self))
+    result = invoke("run", str(failing_script(tmp_path, 4)), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["steps"] == 4
+    assert clones == []
+
+
+def test_headless_failure_part_way_reports_the_last_good_state(tmp_path: Path) -> None:
+    """SPEC §11: the report shows the state up to the last good step, even though the failing
+    request command had applied some of its moves (the run rebuilt the World)."""
+    failed = invoke("run", str(failing_script(tmp_path)), "--json")
+    assert failed.exit_code == 1 and "fails-5.yaml:10: block" in failed.stderr
+    good = invoke("run", str(failing_script(tmp_path, 4)), "--json")
+    report, reference = json.loads(failed.stdout), json.loads(good.stdout)
+    assert report.pop("error")["step"] == 5
+    assert report == reference  # pools, events and results as after step 4
+    assert reference["g1"]["active"]  # not vacuous: the request holds blocks
+
+
+def test_headless_run_without_replay_still_rolls_back(tmp_path: Path) -> None:
+    """A caller that cannot read its steps twice keeps the guarded (copying) path."""
+    target = conflicting_block()
+    texts = [*SETUP, f"use {target}", f"deref {target}", "decode r 7"]
+    steps = [make_step(text, number) for number, text in enumerate(texts, start=1)]
+    run = HeadlessRun(Script("t.yaml", "t", "", Config(8, block_size=4), [], Step("")))
+    run.run(steps[:4])
+    before = run.manager.dump()
+    error = run.run(steps[4:])
+    assert error is not None and "has parent none" in error.message
+    assert run.manager.dump() == before

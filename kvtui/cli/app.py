@@ -305,7 +305,9 @@ def run(
 
         spool = ReportSpool()
         try:
-            error = run.run(stream.steps(), spool.add, failures.append if no_expect else None)
+            error = run.run(
+                stream.steps(), spool.add, failures.append if no_expect else None, stream.steps
+            )
             spool.write(sys.stdout, run, stream.script.name, error)
         finally:
             spool.close()
@@ -315,7 +317,7 @@ def run(
         from kvtui.cli.text_report import RunPrinter
 
         printer = RunPrinter(stream, notes=not quiet)
-        error = run.run(stream.steps(), printer.add, printer.failed if no_expect else None)
+        error = run.run(stream.steps(), printer.add, printer.failed if no_expect else None, stream.steps)
         printer.finish(run)
         failures = printer.failures
     if failures:
@@ -338,7 +340,7 @@ def validate(script: str = script_argument()) -> None:
     from kvtui.session.headless import HeadlessRun
 
     stream = _open_stream(script)  # streamed: one step in memory at a time
-    error = HeadlessRun(stream.script).run(stream.steps())
+    error = HeadlessRun(stream.script).run(stream.steps(), replay=stream.steps)
     if error is not None:
         typer.echo(str(error), err=True)
         raise typer.Exit(1)
