@@ -10,8 +10,12 @@
   for it). `--python-moves` builds them with `Use(blocks)` instead, so the engine checks
   everything itself (the figure for a caller of the Python API).
 * parsing: `kvtui.lang.commands.parse` over the same command lines, µs per block id.
+* `--ablate`: where the engine's time beyond the floor goes. Each backend is timed again with
+  one required piece stubbed out (the router events a Use publishes; the checks a Deref makes
+  before it releases), paired with the full engine; the difference is that piece's cost, in
+  floor units. The stubbed engines are wrong on purpose: they exist only here.
 
-Run: python benchmarks/bench_engine.py [--steps N] [--capacity N] [--repeat N]
+Run: python benchmarks/bench_engine.py [--steps N] [--capacity N] [--repeat N] [--ablate]
 """
 
 from __future__ import annotations
@@ -57,6 +61,45 @@ def run_engine(moves: list[Use | Deref], capacity: int, eviction: str) -> float:
     return time.process_time() - start
 
 
+def _no_events(mgr: KvManager) -> None:
+    mgr._publish_use = lambda result, anchor: None  # type: ignore[method-assign]
+
+
+def _no_deref_checks(mgr: KvManager) -> None:
+    release = mgr._release_all
+    mgr._deref_fast = lambda move: release(move.blocks) or True  # type: ignore[method-assign]
+
+
+ABLATIONS = {"router events": _no_events, "deref checks": _no_deref_checks}
+
+
+def run_stubbed(moves: list[Use | Deref], capacity: int, eviction: str, stub: str) -> float:
+    """`run_engine` with one piece stubbed out (see --ablate)."""
+    mgr = KvManager(capacity, eviction=eviction)
+    ABLATIONS[stub](mgr)
+    apply = mgr.apply
+    gc.collect()
+    start = time.process_time()
+    for move in moves:
+        apply(move)
+    return time.process_time() - start
+
+
+def ablate(moves: list[Use | Deref], capacity: int, repeat: int) -> None:
+    """Print what each stubbed piece costs per backend, in floor units (best of paired runs)."""
+    ops = sum(len(m.blocks) for m in moves)
+    print(f"ablation: best of {repeat} paired runs, cost of each piece in floor units")
+    floor = min(run_floor(moves, capacity) for _ in range(repeat))
+    for backend in BACKENDS:
+        best = {name: float("inf") for name in ("full", *ABLATIONS)}
+        for _ in range(repeat):
+            best["full"] = min(best["full"], run_engine(moves, capacity, backend))
+            for stub in ABLATIONS:
+                best[stub] = min(best[stub], run_stubbed(moves, capacity, backend, stub))
+        parts = "   ".join(f"{stub} {(best['full'] - best[stub]) / floor:4.2f}×" for stub in ABLATIONS)
+        print(f"  {backend:<10} full {best['full'] / floor:4.2f}× ({best['full'] / ops * 1e6:.3f} µs/op)   {parts}")
+
+
 def run_floor(moves: list[Use | Deref], capacity: int) -> float:
     floor = FloorLru(capacity)
     gc.collect()
@@ -93,6 +136,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--python-moves", action="store_true",
                         help="build the moves with Use(blocks): the engine checks every id itself")
+    parser.add_argument("--ablate", action="store_true",
+                        help="also time each backend with one required piece stubbed out")
     args = parser.parse_args()
     lines = workload(args.steps, seed=7)
     moves = moves_of(lines, args.python_moves)
@@ -125,6 +170,8 @@ def main() -> None:
             parse(line)
         times.append(time.process_time() - start)
     print(f"  parsing    {statistics.median(times) / ids * 1e6:6.3f} µs per id ({ids:,} ids)")
+    if args.ablate:
+        ablate(moves, args.capacity, args.repeat)
 
 
 if __name__ == "__main__":
