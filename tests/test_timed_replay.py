@@ -76,7 +76,9 @@ def test_session_steps_reproduce_the_replay(tmp_path: Path) -> None:
     sched = SchedulerConfig(max_num_batched_tokens=4096)
     replay = TimedReplay(records, sched, 300)
     replay.run()
-    script = scheduled_trace_script(records, sched, 300)
+    finished: list[int] = []  # the planning's progress (the TUI's start-up bar)
+    script = scheduled_trace_script(records, sched, 300, progress=finished.append)
+    assert sum(finished) == len(records) and len(finished) > 1
     assert sum(1 for s in script.steps if s.text == "pass") == replay.world.scheduler.passes  # type: ignore[union-attr]
     session = Session(script, checkpoints=False)
     session.run_to_end()

@@ -153,6 +153,7 @@ def _open_trace(
     file: str, eviction: str, capacity: int | None, limit: int | None, block_size: int | None,
     g2_blocks: int | None, scheduler: bool = False,
 ) -> None:
+    from kvtui.cli.progress import progress
     from kvtui.lang.trace_script import scheduled_trace_script, trace_script
     from kvtui.session.session import Session
     from kvtui.sim.config import OffloadConfig, SchedulerConfig
@@ -169,9 +170,11 @@ def _open_trace(
         name = f"trace {Path(file).name}"
         size = block_size or DEFAULT_BLOCK_SIZE
         if scheduler:  # a headless dry run plans one `pass` step per scheduler pass
-            script = scheduled_trace_script(
-                records, SchedulerConfig(), capacity, eviction, size, offload, name
-            )
+            with progress("planning passes", len(records)) as bar:
+                script = scheduled_trace_script(
+                    records, SchedulerConfig(), capacity, eviction, size, offload, name,
+                    bar.advance if bar else None,
+                )
         else:
             script = trace_script(records, capacity, eviction, size, offload, name=name)
         session = Session(script)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kvtui.lang.commands import TickCommand
 from kvtui.lang.script import Script, Step
 from kvtui.sim.config import Config, OffloadConfig, SchedulerConfig
@@ -48,15 +50,17 @@ def scheduled_trace_script(
     block_size: int = DEFAULT_BLOCK_SIZE,
     offload: OffloadConfig | None = None,
     name: str = "trace",
+    progress: Callable[[int], None] | None = None,
 ) -> Script:
     """The timed replay (SPEC §14) as session steps: one ``pass`` step per scheduler pass,
     each preceded by the ``req … at=MS`` steps of the requests submitted before it.
 
     A headless dry run of the same replay plans the steps (how many passes, and which requests
-    are known before each), so the session reproduces it pass for pass.
+    are known before each), so the session reproduces it pass for pass. It takes as long as
+    `kvtui trace --scheduler`: ``progress(n)`` reports n more finished requests.
     """
     replay = TimedReplay(records, scheduler, capacity, eviction, block_size, offload, label=name)
-    replay.run()
+    replay.run(progress)
     config = replay.world.manager
     steps: list[Step] = []
     submitted = 0
