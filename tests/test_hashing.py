@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kvtui.workload.hashing import (
     CHAIN_SEED,
@@ -12,6 +14,7 @@ from kvtui.workload.hashing import (
     block_id,
     hash_token_blocks,
     positional_lineage_hash,
+    runs_hash,
     sequence_hash,
     token_bytes,
     tokenize_text,
@@ -37,8 +40,18 @@ def test_token_bytes_little_endian_u32() -> None:
     assert token_bytes([1, 0x01020304]) == b"\x01\x00\x00\x00\x04\x03\x02\x01"
     with pytest.raises(ValueError):
         token_bytes([1 << 32])
-    with pytest.raises(ValueError):
-        token_bytes([-1])
+    with pytest.raises(ValueError, match="token -1 is not a u32"):
+        token_bytes([7, -1])
+
+
+def test_runs_hash_vectors() -> None:
+    assert runs_hash([(1, 1), (2, 1), (3, 1), (4, 1)]) == B0
+    assert runs_hash([(9, 1), (10, 1), (11, 1), (12, 1)], SALT_HASH) == B2
+
+
+@given(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(1, 600)), min_size=1, max_size=4))
+def test_runs_hash_is_the_block_hash_of_the_expanded_tokens(runs: list[tuple[int, int]]) -> None:
+    assert runs_hash(runs) == block_hash([token for token, n in runs for _ in range(n)])
 
 
 @pytest.mark.parametrize(

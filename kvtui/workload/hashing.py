@@ -18,7 +18,7 @@ It also holds a small deterministic text tokenizer, so a request can be typed as
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal, NamedTuple
 
 import xxhash
@@ -31,6 +31,7 @@ CHAIN_SEED = 1337
 
 U32_MAX = (1 << 32) - 1
 U64_MASK = (1 << 64) - 1
+_U32 = struct.Struct("<I")
 
 PlhLayout = Literal["A", "B"]
 """PLH bit layouts: ``A`` = 2025 (@9acecc75, fragments), ``B`` = 2026 (@05039e48, full current)."""
@@ -45,10 +46,20 @@ class BlockHashes(NamedTuple):
 
 def token_bytes(tokens: Sequence[int]) -> bytes:
     """Tokens as concatenated little-endian u32 (what upstream feeds to xxh3)."""
-    for token in tokens:
-        if not 0 <= token <= U32_MAX:
-            raise ValueError(f"token {token} is not a u32")
-    return struct.pack(f"<{len(tokens)}I", *tokens)
+    try:  # struct checks the range itself; the tokens are scanned only to name a bad one
+        return struct.pack(f"<{len(tokens)}I", *tokens)
+    except struct.error:
+        for token in tokens:
+            if not 0 <= token <= U32_MAX:
+                raise ValueError(f"token {token} is not a u32") from None
+        raise
+
+
+def runs_hash(runs: Iterable[tuple[int, int]], salt: int = SALT_HASH) -> int:
+    """:func:`block_hash` of a block given as (u32 token, count) runs: a trace prompt's block
+    is a few runs of one repeated token, packed here without expanding it token by token."""
+    data = b"".join(_U32.pack(token) * count for token, count in runs)
+    return xxhash.xxh3_64_intdigest(data, seed=salt)
 
 
 def block_hash(tokens: Sequence[int], salt: int = SALT_HASH) -> int:

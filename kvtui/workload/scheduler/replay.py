@@ -20,7 +20,7 @@ from kvtui.sim.config import MAX_CAPACITY, Config, OffloadConfig, SchedulerConfi
 from kvtui.sim.errors import KvError, ScriptError
 from kvtui.sim.events import DEVICE
 from kvtui.workload.actions import TRACE_TOKENS_PER_ID, trace_tokens
-from kvtui.workload.hashing import SALT_HASH, block_hash, block_id
+from kvtui.workload.hashing import SALT_HASH, block_id, runs_hash
 from kvtui.workload.requests import FINISHED
 from kvtui.workload.scheduler.core import STALL_PASSES, stall_message
 from kvtui.workload.scheduler.state import PassReport, PassResult
@@ -49,7 +49,7 @@ class TraceHasher:
             runs = _runs(ids, start, start + bs)
             th = self._token_hash.get(runs)
             if th is None:
-                th = block_hash([tok for tok, n in runs for _ in range(n)], SALT_HASH)
+                th = runs_hash(runs, SALT_HASH)
                 self._token_hash[runs] = th
             key = (parent, th)
             bid = self._block_id.get(key)
