@@ -97,6 +97,22 @@ async def test_typed_invalid_command_shows_error_inline_and_changes_nothing() ->
         assert "unknown command 'usee'" in static_text(app, "#command-error")
 
 
+async def test_colon_again_in_the_command_line_types_nothing() -> None:
+    """`:` focuses the command line; pressed again there (a habit, before each command) it must
+    not turn the next command into an unknown `:verb`. Elsewhere in the text it is typed."""
+    app = lines_app(8, [])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        field = app.query_one(CommandInput)
+        await press(pilot, "colon")
+        assert field.has_focus and field.value == ""
+        await press(pilot, "colon", "u", "s", "e", "space", "4", "colon")
+        assert field.value == "use 4:"
+        field.value = ""
+        await press(pilot, "colon", "u", "s", "e", "space", "4", "enter")
+        assert app.snapshot.step == 1 and app.session.steps[0].text == "use 4"
+
+
 async def test_command_history_up_down() -> None:
     app = lines_app(8, [])
     async with app.run_test(size=SIZE) as pilot:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from os.path import commonprefix
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -101,6 +102,15 @@ class CommandInput(Input):
 
     def action_leave(self) -> None:
         self.screen.set_focus(None)
+
+    async def _on_key(self, event: events.Key) -> None:
+        # `:` is the key that focuses this line; pressed again out of habit on an empty line it
+        # types nothing (no command starts with `:`, so it could only cause an error).
+        if event.character == ":" and not self.value:
+            event.stop()
+            event.prevent_default()
+            return
+        await super()._on_key(event)
 
 
 class CommandLine(Vertical):
