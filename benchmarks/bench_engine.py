@@ -97,7 +97,8 @@ def ablate(moves: list[Use | Deref], capacity: int, repeat: int) -> None:
             for stub in ABLATIONS:
                 best[stub] = min(best[stub], run_stubbed(moves, capacity, backend, stub))
         parts = "   ".join(f"{stub} {(best['full'] - best[stub]) / floor:4.2f}×" for stub in ABLATIONS)
-        print(f"  {backend:<10} full {best['full'] / floor:4.2f}× ({best['full'] / ops * 1e6:.3f} µs/op)   {parts}")
+        full = f"full {best['full'] / floor:4.2f}× ({best['full'] / ops * 1e6:.3f} µs/op)"
+        print(f"  {backend:<10} {full}   {parts}")
 
 
 def run_floor(moves: list[Use | Deref], capacity: int) -> float:
