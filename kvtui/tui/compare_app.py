@@ -36,17 +36,34 @@ DIFFERS = Style(color="bright_magenta", bold=True)
 
 class ComparePoolMap(PoolMap):
     """A pool map that marks the slots listed in ``differing`` with ``≠``; when cells aggregate
-    many slots, a cell holding any of them shows ``≠`` instead of its fill glyph."""
+    many slots, a cell holding any of them shows ``≠`` instead of its fill glyph.
+
+    After one step only the rows of the slots the step changed, or whose mark may have changed,
+    are rendered again, and the per-cell counts of marked slots are adjusted for those slots
+    alone: a step costs O(what changed), never O(differing slots).
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.differing: frozenset[int] = frozenset()
-        self._diff_cells: tuple[int, frozenset[int]] = (0, frozenset())  # (slots per cell, cells)
+        self._diff_cells: tuple[int, dict[int, int]] = (0, {})  # (slots per cell, cell -> marked)
 
-    def show_with(self, snap: Snapshot, differing: frozenset[int]) -> None:
-        self.differing = differing
-        self._diff_cells = (0, frozenset())
-        self.show(snap)
+    def show_with(self, snap: Snapshot, differing: frozenset[int], changed: frozenset[int] | None) -> None:
+        """Show ``snap`` with ``differing`` marked; ``changed``: the slots whose mark may differ
+        from the last call (None: any)."""
+        old, self.differing = self.differing, differing
+        per_cell, counts = self._diff_cells
+        if changed is None:
+            self._diff_cells = (0, {})  # counted again when a cell is next drawn
+        elif per_cell:
+            for slot in changed:
+                was, now = slot in old, slot in differing
+                if was != now:
+                    cell = slot // per_cell
+                    counts[cell] = counts.get(cell, 0) + (1 if now else -1)
+                    if not counts[cell]:
+                        del counts[cell]
+        self.show(snap, also=changed if changed is not None else frozenset(differing ^ old))
 
     def _slot_segment(self, snap: Snapshot, slot: int, width: int) -> Segment:
         segment = super()._slot_segment(snap, slot, width)
@@ -61,9 +78,13 @@ class ComparePoolMap(PoolMap):
             return segment
         return Segment("≠", (segment.style or Style()) + DIFFERS)
 
-    def _cells_with_differences(self, per_cell: int) -> frozenset[int]:
+    def _cells_with_differences(self, per_cell: int) -> dict[int, int]:
         if self._diff_cells[0] != per_cell:
-            self._diff_cells = (per_cell, frozenset(slot // per_cell for slot in self.differing))
+            counts: dict[int, int] = {}
+            for slot in self.differing:
+                cell = slot // per_cell
+                counts[cell] = counts.get(cell, 0) + 1
+            self._diff_cells = (per_cell, counts)
         return self._diff_cells[1]
 
 
@@ -112,7 +133,7 @@ class CompareApp(App[None]):
         self.comparison = comparison
         self.threaded = threaded
         self.view = build_compare_view(comparison)
-        self._sides: tuple[Snapshot, ...] = self.view.sides  # engine thread's previous snapshots
+        self._built = self.view  # the engine thread's last view: the next one advances from it
         self._engine = ThreadPoolExecutor(1, thread_name_prefix="kvtui-compare")
         self._pending = 0
         self._lock = threading.Lock()
@@ -158,8 +179,8 @@ class CompareApp(App[None]):
         self.call_from_thread(self._done, view)
 
     def _build(self) -> CompareView:
-        view = build_compare_view(self.comparison, self._sides)
-        self._sides = view.sides
+        view = build_compare_view(self.comparison, self._built)
+        self._built = view
         return view
 
     def _done(self, view: CompareView) -> None:
@@ -186,7 +207,7 @@ class CompareApp(App[None]):
         for index in range(len(view.sides)):
             self.query_one(f"#side-{index} SideHead", SideHead).show(view, index)
             self.query_one(f"#pool-{index}", ComparePoolMap).show_with(
-                view.sides[index], view.differing[index]
+                view.sides[index], view.differing[index], view.differing_changed[index]
             )
             legend_text = Text()
             for text, style in legend(view.sides[index]):

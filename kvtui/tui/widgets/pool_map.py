@@ -8,6 +8,8 @@ enough to show one slot per cell renders every row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -100,7 +102,9 @@ class PoolMap(ThemedLines, Widget, can_focus=True):
 
     # -- data -----------------------------------------------------------------------------
 
-    def show(self, snap: Snapshot) -> None:
+    def show(self, snap: Snapshot, also: Iterable[int] = ()) -> None:
+        """Show ``snap``; after a plain step, re-render only the rows of the slots it changed
+        (``snap.dirty``), the next victim's before and after, and the slots in ``also``."""
         old, self.snap = self.snap, snap
         cell, per_row, per_cell = self._grid
         if (
@@ -115,6 +119,7 @@ class PoolMap(ThemedLines, Widget, can_focus=True):
         victim = snap.next_victim
         new_victim = snap.slot_of(victim) if victim is not None else None
         slots = set(snap.dirty) | {self._victim_slot, new_victim}
+        slots.update(also)
         self._victim_slot = new_victim
         cells = -(-snap.capacity // per_cell)
         rows = {slot // per_cell // per_row for slot in slots if slot is not None}
