@@ -1,11 +1,13 @@
 """Comparison and sweep benchmark on the shared Mooncake trace: prints figures, asserts nothing.
 
 1. A three-backend lockstep scan (headless, and with the checkpoints the TUI jumps with).
-2. Jump + compare-view latency in that comparison (what one key press in the compare screen costs).
+2. Jump + compare-view latency in that comparison (what one key press in the compare screen costs):
+   the view built from scratch (a jump), after a step forward and after a step back (built from
+   the previous view, as the screen does), CPU time; and whole key presses (move + view).
 3. Lineage's eviction-queue head (`order(8)`) at the largest capacity, per call.
 4. The capacity sweep, serial and on all cores.
 
-Run: python benchmarks/bench_compare.py [--capacity N] [--limit N]
+Run: python benchmarks/bench_compare.py [--capacity N] [--limit N] [--presses N] [--no-sweep]
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from kvtui.lang.trace_script import trace_script
@@ -32,10 +35,45 @@ def timed(work: object) -> float:
     return time.perf_counter() - started
 
 
+def cpu(work: Callable[[], object]) -> float:
+    started = time.process_time()
+    work()
+    return time.process_time() - started
+
+
+def view_figures(viewer: Comparison, presses: int) -> None:
+    """Compare-view cost per key press, CPU time (medians): what the compare screen does."""
+    scratch = [cpu(lambda: build_compare_view(viewer)) for _ in range(5)]
+    view = build_compare_view(viewer)
+    forward, back, press_forward, press_back, press_next = [], [], [], [], []
+    for n in range(presses):
+        delta = 1 if n % 3 != 2 else -1  # two steps forward, one back
+        started = time.process_time()
+        viewer.jump(viewer.cursor + delta)
+        moved = time.process_time()
+        view = build_compare_view(viewer, view)
+        done = time.process_time()
+        (forward if delta == 1 else back).append(done - moved)
+        (press_forward if delta == 1 else press_back).append(done - started)
+    for _ in range(5):
+        started = time.process_time()
+        target = viewer.next_divergence(viewer.cursor)
+        viewer.jump(target if target is not None else 0)
+        view = build_compare_view(viewer, view)
+        press_next.append(time.process_time() - started)
+    ms = lambda values: f"{statistics.median(values) * 1000:6.1f} ms"  # noqa: E731
+    print(f"compare view, scratch:   {ms(scratch)} CPU (a jump rebuilds it)")
+    print(f"compare view, after →:   {ms(forward)} CPU; after ←: {ms(back)}")
+    print(f"key press → / ← / ]:     {ms(press_forward)} / {ms(press_back)} / {ms(press_next)} CPU"
+          " (move + view)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--capacity", type=int, default=32768)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--presses", type=int, default=60, help="key presses timed in the view figures")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the capacity sweep")
     args = parser.parse_args()
     records = load_trace(TRACE, args.limit)
     script = trace_script(records, args.capacity)
@@ -49,16 +87,17 @@ def main() -> None:
     targets = [len(records) * k // 10 for k in (9, 3, 7, 1, 5)]
     jumps = [timed(lambda t=t: viewer.jump(t)) for t in targets]
     steps = [timed(lambda: viewer.jump(viewer.cursor + 1)) for _ in range(5)]
-    views = [timed(lambda: build_compare_view(viewer)) for _ in range(5)]
     print(f"jump anywhere (median):  {statistics.median(jumps) * 1000:6.1f} ms")
     print(f"one step (median):       {statistics.median(steps) * 1000:6.1f} ms")
-    print(f"compare view (median):   {statistics.median(views) * 1000:6.1f} ms")
+    view_figures(viewer, args.presses)
 
     manager = headless.sessions[0].manager
     calls = 1000
     head = timed(lambda: [manager.eviction_order(8) for _ in range(calls)]) / calls
     print(f"lineage order(8):        {head * 1e6:6.1f} µs at {len(manager.pool.index):,} inactive")
 
+    if args.no_sweep:
+        return
     capacities = [2048, 4096, 8192, 16384, 32768]
     serial = timed(lambda: sweep(records, capacities, BACKENDS))
     cores = os.cpu_count() or 1

@@ -120,12 +120,18 @@ class Differences:
 
     def __init__(self, managers: Sequence[KvManager], step: int) -> None:
         self.step = step
-        held = [_held_blocks(mgr) for mgr in managers]
-        same_active = set.intersection(*(active for active, _ in held))
-        same_inactive = set.intersection(*(inactive for _, inactive in held))
+        # A block is the same everywhere when every session holds it and it is active in all
+        # of them or in none. Active blocks are few, so: the blocks all hold (C-level set
+        # operations on the refcount dicts' keys), less those active somewhere but not everywhere.
+        refs = [mgr.refs for mgr in managers]
+        active = [set(compress(r, r.values())) for r in refs]
+        same = refs[0].keys() & refs[1].keys()
+        for more in refs[2:]:
+            same &= more.keys()
+        same -= set.union(*active) - set.intersection(*active)
         self.blocks: list[dict[int, int]] = []  # per session: differing block -> its slot
-        for mgr, (active, inactive) in zip(managers, held, strict=True):
-            differ = (active - same_active) | (inactive - same_inactive)
+        for mgr, held in zip(managers, refs, strict=True):
+            differ = held.keys() - same
             # two passes over the same unchanged set yield the same order: block -> its slot
             self.blocks.append(dict(zip(differ, map(mgr.slots.__getitem__, differ), strict=True)))
         self.slots = [set(blocks.values()) for blocks in self.blocks]
@@ -162,13 +168,6 @@ class Differences:
 
     def frozen(self) -> tuple[frozenset[int], ...]:
         return tuple(frozenset(slots) for slots in self.slots)
-
-
-def _held_blocks(mgr: KvManager) -> tuple[set[int], set[int]]:
-    """(active, inactive) full blocks on G1, with C-level set and dict operations only."""
-    refs = mgr.refs
-    active = set(compress(refs, refs.values()))
-    return active, set(refs).difference(active)
 
 
 def _state(mgr: KvManager, block: int) -> bool | None:

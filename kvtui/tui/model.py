@@ -292,13 +292,16 @@ class LeanViewState(ViewState):
     Why: building a view of every registered block and copying every event is most of a full
     rebuild (60 ms per session at 32k blocks), and the compare screen shows neither. Views are
     built eagerly only for the queue head; any other block's view is built on demand from this
-    state's own copies of the refcounts and slots (C-level dict copies, kept up to date step by
-    step like the rest), so the UI thread never reads the engine's tables. No event rows.
+    state's own copies of the slots (a C-level dict copy) and of the active blocks' refcounts,
+    kept up to date step by step like the rest, so the UI thread never reads the engine's
+    tables (parent and position come from a clone of the append-only lineage). No event rows.
     """
 
     def _init_blocks(self, session: Session) -> None:
         mgr = self.manager
-        self.refs: dict[int, int] = dict(mgr.refs)
+        # refcounts of the active blocks only (few; a registered block missing here has none)
+        refs = mgr.refs
+        self.refs: dict[int, int] = {block: refs[block] for block in compress(refs, refs.values())}
         self.slot_of: dict[int, int] = dict(mgr.slots)
         self.lineage = mgr.lineage.clone()  # O(1): shares the append-only records
         self.views = _queue_views(mgr, self.order, self.reasons)
@@ -333,10 +336,12 @@ class LeanViewState(ViewState):
         for block in touched:
             self.block_refs -= refs.pop(block, 0)
             slot_of.pop(block, None)
-            if block in mgr.refs:
-                refs[block] = count = mgr.refs[block]
+            count = mgr.refs.get(block)
+            if count is not None:
                 slot_of[block] = mgr.slots[block]
-                self.block_refs += count
+                if count:
+                    refs[block] = count
+                    self.block_refs += count
         self.lineage = mgr.lineage.clone()
         self.views = _queue_views(mgr, self.order, self.reasons)
 
