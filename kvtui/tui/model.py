@@ -422,8 +422,12 @@ def _slot_codes(mgr: KvManager) -> bytearray:
     refs at C speed). The pool owns a registered block at ``mgr.slots[block]`` and a partial at
     ``mgr.partials[name]``, so this gives the same codes as asking every owner.
     """
-    codes = bytearray(mgr.capacity)  # all RESET
-    deque(map(codes.__setitem__, mgr.pool.owner, repeat(INACTIVE)), maxlen=0)
+    owner = mgr.pool.owner
+    if len(owner) == mgr.capacity:  # a full pool (the steady state of a real run): all owned
+        codes = bytearray(bytes([INACTIVE]) * mgr.capacity)
+    else:
+        codes = bytearray(mgr.capacity)  # all RESET
+        deque(map(codes.__setitem__, owner, repeat(INACTIVE)), maxlen=0)
     slots = mgr.slots
     for block in compress(mgr.refs, mgr.refs.values()):
         codes[slots[block]] = ACTIVE
