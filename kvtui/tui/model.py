@@ -290,11 +290,11 @@ class LeanViewState(ViewState):
     """A ViewState for screens that show the pool map and the queue head only (compare).
 
     Why: building a view of every registered block and copying every event is most of a full
-    rebuild (60 ms per session at 32k blocks), and the compare screen shows neither. Views are
-    built eagerly only for the queue head; any other block's view is built on demand from this
-    state's own copies of the slots (a C-level dict copy) and of the active blocks' refcounts,
-    kept up to date step by step like the rest, so the UI thread never reads the engine's
-    tables (parent and position come from a clone of the append-only lineage). No event rows.
+    rebuild (60 ms per session at 32k blocks), and the compare screen shows neither. A block's
+    view is built when asked for, from this state's own copies of the slots (a C-level dict
+    copy), of the active blocks' refcounts and of the queue head's ranks and reasons, kept up
+    to date step by step like the rest, so the UI thread never reads the engine's tables
+    (parent and position come from a clone of the append-only lineage). No event rows.
     """
 
     def _init_blocks(self, session: Session) -> None:
@@ -304,7 +304,8 @@ class LeanViewState(ViewState):
         self.refs: dict[int, int] = {block: refs[block] for block in compress(refs, refs.values())}
         self.slot_of: dict[int, int] = dict(mgr.slots)
         self.lineage = mgr.lineage.clone()  # O(1): shares the append-only records
-        self.views = _queue_views(mgr, self.order, self.reasons)
+        self.rank = {block: n for n, block in enumerate(self.order, 1)}
+        self.views = {}  # built on demand (see _LeanViews)
         self.pairs = []
 
     def blocks(self) -> Mapping[int, BlockView]:
@@ -343,14 +344,14 @@ class LeanViewState(ViewState):
                     refs[block] = count
                     self.block_refs += count
         self.lineage = mgr.lineage.clone()
-        self.views = _queue_views(mgr, self.order, self.reasons)
+        self.rank = rank
 
     def _add_events(self, step: int, events: list[RouterEvent]) -> None:
         pass  # no event rows: the compare screen has no event log
 
 
 class _LeanViews(Mapping[int, BlockView]):
-    """Block views of a :class:`LeanViewState`: the queue head's as built, any other's on demand."""
+    """Block views of a :class:`LeanViewState`, built on demand (what `_g1_view` builds)."""
 
     __slots__ = ("_state",)
 
@@ -359,9 +360,6 @@ class _LeanViews(Mapping[int, BlockView]):
 
     def __getitem__(self, block: int) -> BlockView:
         state = self._state
-        view = state.views.get(block)
-        if view is not None:
-            return view
         slot, refs = state.slot_of[block], state.refs.get(block, 0)
         try:
             parent, position = state.lineage.get(block) or (None, 0)
@@ -375,8 +373,8 @@ class _LeanViews(Mapping[int, BlockView]):
             parent,
             position,
             refs,
-            None,  # not in the queue head: no rank known
-            "held by a request" if refs else "",
+            state.rank.get(block),
+            state.reasons.get(block, "held by a request" if refs else ""),
         )
 
     def __contains__(self, block: object) -> bool:
@@ -387,12 +385,6 @@ class _LeanViews(Mapping[int, BlockView]):
 
     def __len__(self) -> int:
         return len(self._state.slot_of)
-
-
-def _queue_views(mgr: KvManager, order: list[int], reasons: dict[int, str]) -> dict[int, BlockView]:
-    """Views of the queue head only, ranked (for :class:`LeanViewState`)."""
-    table = mgr.blocks
-    return {block: _g1_view(block, table[block], rank, reasons) for rank, block in enumerate(order, 1)}
 
 
 def _touched(result: MoveResult, command: Any) -> tuple[set[int], set[str]]:
