@@ -4,15 +4,18 @@
 2. Jump + compare-view latency in that comparison (what one key press in the compare screen costs):
    the view built from scratch (a jump), after a step forward and after a step back (built from
    the previous view, as the screen does), CPU time; and whole key presses (move + view).
+   With --tui, also key presses in the compare screen itself (Textual's Pilot, 200×60, CPU
+   from the press until the screen is redrawn).
 3. Lineage's eviction-queue head (`order(8)`) at the largest capacity, per call.
 4. The capacity sweep, serial and on all cores.
 
-Run: python benchmarks/bench_compare.py [--capacity N] [--limit N] [--presses N] [--no-sweep]
+Run: python benchmarks/bench_compare.py [--capacity N] [--limit N] [--presses N] [--tui] [--no-sweep]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import time
@@ -43,7 +46,7 @@ def cpu(work: Callable[[], object]) -> float:
 
 def view_figures(viewer: Comparison, presses: int) -> None:
     """Compare-view cost per key press, CPU time (medians): what the compare screen does."""
-    scratch = [cpu(lambda: build_compare_view(viewer)) for _ in range(5)]
+    scratch = [cpu(lambda: build_compare_view(viewer)) for _ in range(9)]
     view = build_compare_view(viewer)
     forward, back, press_forward, press_back, press_next = [], [], [], [], []
     for n in range(presses):
@@ -68,12 +71,39 @@ def view_figures(viewer: Comparison, presses: int) -> None:
           " (move + view)")
 
 
+async def screen_figures(viewer: Comparison, presses: int) -> None:
+    """Key presses in the compare screen, from the press until the screen is redrawn (CPU).
+
+    A press that changes the banner's height lays the screen out again and resizes the pool
+    maps (a full redraw); the others redraw the changed panels and map rows only.
+    """
+    from kvtui.tui.compare_app import CompareApp  # Textual only for this figure
+
+    # threaded=False: the jump and the view run inline, so the press can be timed end to end.
+    app = CompareApp(viewer, threaded=False)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        kept, resized = [], []
+        for n in range(presses):
+            sizes = [pool.size for pool in app.query("ComparePoolMap")]
+            started = time.process_time()
+            app.action_step(1 if n % 3 != 2 else -1)  # two steps forward, one back
+            await pilot.pause()
+            spent = time.process_time() - started
+            (kept if sizes == [pool.size for pool in app.query("ComparePoolMap")] else resized).append(spent)
+    for name, values in (("maps kept", kept), ("maps resized", resized)):
+        if values:
+            print(f"screen key press, {name}: {statistics.median(values) * 1000:6.1f} ms CPU median"
+                  f" ({len(values)} presses)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--capacity", type=int, default=32768)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--presses", type=int, default=60, help="key presses timed in the view figures")
     parser.add_argument("--no-sweep", action="store_true", help="skip the capacity sweep")
+    parser.add_argument("--tui", action="store_true", help="also time key presses in the compare screen")
     args = parser.parse_args()
     records = load_trace(TRACE, args.limit)
     script = trace_script(records, args.capacity)
@@ -90,6 +120,9 @@ def main() -> None:
     print(f"jump anywhere (median):  {statistics.median(jumps) * 1000:6.1f} ms")
     print(f"one step (median):       {statistics.median(steps) * 1000:6.1f} ms")
     view_figures(viewer, args.presses)
+    if args.tui:
+        viewer.jump(len(records) // 2)
+        asyncio.run(screen_figures(viewer, args.presses))
 
     manager = headless.sessions[0].manager
     calls = 1000
