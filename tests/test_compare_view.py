@@ -24,7 +24,7 @@ from kvtui.tui.compare_app import CompareApp
 from kvtui.tui.compare_model import CompareView, build_compare_view, differing_slots, queue_differences
 from kvtui.tui.model import Snapshot, build_snapshot
 from kvtui.workload.trace import load_trace
-from tests.test_session import make_script, random_texts
+from tests.test_session import G2, make_script, random_texts
 
 TRACE = Path(__file__).resolve().parents[2] / "shared" / "traces" / "mooncake_synthetic_trace.jsonl"
 BACKENDS = ["lineage", "lru", "multi_lru"]
@@ -88,6 +88,16 @@ def test_random_comparisons_step_by_step_equal_the_original_build(seed: int) -> 
     comparison.scan()
     assert comparison.total >= 10, "the random script should run a while on every backend"
     assert check_walk(comparison, moves(comparison.total, seed)) >= 20
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_g2_comparisons_equal_the_original_build(seed: int) -> None:
+    """With G2 every view is rebuilt (quarantined slots, G2 views): still the same screen."""
+    texts = random_texts(seed, 80, capacity=6, eviction="lru", offload=G2)
+    comparison = Comparison(make_script(texts, capacity=6, offload=G2), make_variants(BACKENDS, []))
+    comparison.scan()
+    assert comparison.total >= 10
+    assert check_walk(comparison, moves(comparison.total, seed)) == 0
 
 
 def test_trace_comparison_step_by_step_equals_the_original_build() -> None:

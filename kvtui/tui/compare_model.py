@@ -5,10 +5,10 @@ not hold it in the same state (active, inactive, or not resident at all); a queu
 when another session ranks that block elsewhere in its eviction order (or does not queue it).
 
 Cheap per key press at real sizes: the snapshots are lean (`build_snapshot(lean=True)`: the pool
-map, legend and queue head only) and, after one step forward, built from what the step touched;
-the differing blocks are kept in a :class:`Differences` carried from view to view and, after a
-step, re-checked only for the blocks some session's step touched. A jump or a step back rebuilds
-both with C-level dict and set operations.
+map, legend and queue head only) and, after one step forward or back, built from what the step
+touched; the differing blocks are kept in a :class:`Differences` carried from view to view and,
+after such a step, re-checked only for the blocks some session's step touched. A jump rebuilds
+both, mostly with C-level dict and set operations.
 """
 
 from __future__ import annotations
@@ -82,8 +82,8 @@ def _held(snap: Snapshot) -> tuple[set[int], set[int]]:
 def differing_slots(sides: Sequence[Snapshot]) -> tuple[frozenset[int], ...]:
     """Per session, the slots holding a block another session holds differently.
 
-    Set algebra over each session's active and inactive blocks: O(slots used) in C-speed set
-    operations, so a 3 × 32k-slot comparison stays cheap per step.
+    Read from every slot of the snapshots: the definition that :class:`Differences` keeps up
+    to date from step to step (the tests compare the two); O(slots used) Python work.
     """
     held = [_held(snap) for snap in sides]
     same_active = set.intersection(*(active for active, _ in held))

@@ -7,6 +7,8 @@ blocks it evicted, the head of the eviction queue), so a step costs O(touched + 
 O(capacity) or O(registered blocks). The per-slot codes, slot owners, block views and event
 list are kept by a :class:`ViewState` shared along a run of snapshots and updated in place;
 anything else (a jump, a step back, a G2 session, another session) rebuilds it in full.
+The compare screen's lean snapshots (:class:`LeanViewState`: block views on demand, no event
+rows) also undo a step back, and keep a jump that went nowhere, in place.
 Snapshots are rendered in order, so a widget only ever reads the latest state through them.
 """
 
@@ -230,7 +232,7 @@ class ViewState:
         """
         undone = session.results[session.cursor]
         last = session.results[session.cursor - 1] if session.cursor else None
-        changed = {}
+        changed: dict[int, str] = {}
         if last is not None:
             command = session.steps[session.cursor - 1].command
             changed = _changed(session.manager, last, command, previous, self.blocks())
@@ -305,7 +307,6 @@ class LeanViewState(ViewState):
         self.slot_of: dict[int, int] = dict(mgr.slots)
         self.lineage = mgr.lineage.clone()  # O(1): shares the append-only records
         self.rank = {block: n for n, block in enumerate(self.order, 1)}
-        self.views = {}  # built on demand (see _LeanViews)
         self.pairs = []
 
     def blocks(self) -> Mapping[int, BlockView]:
