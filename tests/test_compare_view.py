@@ -100,6 +100,7 @@ def test_g2_comparisons_equal_the_original_build(seed: int) -> None:
     assert check_walk(comparison, moves(comparison.total, seed)) == 0
 
 
+@pytest.mark.skipif(not TRACE.is_file(), reason="the shared Mooncake trace is not available")
 def test_trace_comparison_step_by_step_equals_the_original_build() -> None:
     records = load_trace(TRACE, 300)
     comparison = Comparison(trace_script(records, 512), make_variants(BACKENDS, []))
