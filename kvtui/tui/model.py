@@ -7,13 +7,17 @@ blocks it evicted, the head of the eviction queue), so a step costs O(touched + 
 O(capacity) or O(registered blocks). The per-slot codes, slot owners, block views and event
 list are kept by a :class:`ViewState` shared along a run of snapshots and updated in place;
 anything else (a jump, a step back, a G2 session, another session) rebuilds it in full.
+The compare screen's lean snapshots (:class:`LeanViewState`: block views on demand, no event
+rows) also undo a step back, and keep a jump that went nowhere, in place.
 Snapshots are rendered in order, so a widget only ever reads the latest state through them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 from typing import Any, NamedTuple
 
 from kvtui.session.labels import short_move
@@ -139,15 +143,41 @@ class ViewState:
         mgr = self.manager
         self.codes = _slot_codes(mgr)
         self.counts = {name: self.codes.count(code) for code, name in enumerate(KIND_NAMES)}
-        self.owner: dict[int, int | str] = {
-            slot: (ref.name if isinstance(ref, Partial) else ref) for slot, ref in mgr.pool.owner.items()
-        }
+        self.owner: dict[int, int | str] = _owner_names(mgr)
         self.partial_slots = dict(mgr.partials)
         self.order: list[int] = mgr.eviction_order(QUEUE_LIMIT)
         self.reasons = {block: mgr.pool.index.describe(block) for block in self.order}
-        self.views = _block_views(mgr, self.order, self.reasons)
         self.block_refs = mgr.num_active_block_refs - len(mgr.partials)  # refs of full blocks
+        self._init_blocks(session)
+
+    def _init_blocks(self, session: Session) -> None:
+        """Every block's view and every event so far (what the full TUI's panels read)."""
+        self.views = _block_views(self.manager, self.order, self.reasons)
         self.pairs: list[tuple[int, RouterEvent]] = session.results.event_pairs(session.cursor)
+
+    def blocks(self) -> Mapping[int, BlockView]:
+        """The block views a snapshot reads (a read-only window on this state)."""
+        return _ReadOnly(self.views)
+
+    def _slot(self, block: int) -> int | None:
+        """The G1 slot ``block`` held as of this state's step (before ``advance`` updates it)."""
+        view = self.views.get(block)
+        return view.slot if view is not None else None
+
+    def _update_blocks(self, touched: set[int], rank: dict[int, int]) -> None:
+        """Rebuild the views of the touched blocks from the manager (and the refs count)."""
+        mgr = self.manager
+        for block in touched:
+            info = mgr.blocks.get(block)
+            old = self.views.pop(block, None)
+            if old is not None:
+                self.block_refs -= old.refs
+            if info is not None:
+                self.views[block] = _g1_view(block, info, rank.get(block), self.reasons)
+                self.block_refs += info.refs
+
+    def _add_events(self, step: int, events: list[RouterEvent]) -> None:
+        self.pairs += [(step, e) for e in events]
 
     def follows(self, session: Session) -> bool:
         """True when ``session`` is one plain G1 step ahead of this state."""
@@ -158,16 +188,68 @@ class ViewState:
             and session.config.offload is None
         )
 
+    def retreats(self, session: Session) -> bool:
+        """True when ``session`` is one plain G1 step behind this state and this state can
+        undo that step in place. The full state cannot: its event rows are shared with earlier
+        snapshots and would have to be cut, so a step back rebuilds it."""
+        return False
+
     def advance(
         self, session: Session, previous: Snapshot
     ) -> tuple[frozenset[int], frozenset[int], dict[int, str]]:
         """Apply the last step's changes; (dirty slots, touched blocks, changed slots)."""
-        mgr, result = self.manager, session.results[session.cursor - 1]
-        blocks, partials = _touched(result, session.steps[session.cursor - 1].command)
+        result = session.results[session.cursor - 1]
+        command = session.steps[session.cursor - 1].command
+        changed = _changed(self.manager, result, command, previous, self.blocks())
+        dirty, touched = self._redo_from(session, result, command)
+        self._add_events(session.cursor, result.events)
+        return dirty, touched, changed
+
+    def stays(self, session: Session) -> bool:
+        """True when ``session`` has not moved from this state (a jump that went nowhere) and
+        this state may be kept as it is; the full state is rebuilt, as ever."""
+        return False
+
+    def stay(
+        self, session: Session, previous: Snapshot
+    ) -> tuple[frozenset[int], frozenset[int], dict[int, str]]:
+        """Keep this state; the changed slots found as a rebuild finds them (against the same
+        step), and those whose mark that changes are dirty."""
+        changed: dict[int, str] = {}
+        if session.cursor:
+            last = session.results[session.cursor - 1]
+            command = session.steps[session.cursor - 1].command
+            changed = _changed(self.manager, last, command, previous, self.blocks())
+        return frozenset(previous.changed.keys() | changed.keys()), frozenset(), changed
+
+    def retreat(
+        self, session: Session, previous: Snapshot
+    ) -> tuple[frozenset[int], frozenset[int], dict[int, str]]:
+        """Undo the step just stepped back over (see :meth:`retreats`); like :meth:`advance`.
+
+        The slots marked changed are those of the step that led to the new cursor, found
+        against the state before the step back, as a full rebuild after a step back finds them.
+        """
+        undone = session.results[session.cursor]
+        last = session.results[session.cursor - 1] if session.cursor else None
+        changed: dict[int, str] = {}
+        if last is not None:
+            command = session.steps[session.cursor - 1].command
+            changed = _changed(session.manager, last, command, previous, self.blocks())
+        dirty, touched = self._redo_from(session, undone, session.steps[session.cursor].command)
+        return dirty, touched, changed
+
+    def _redo_from(
+        self, session: Session, result: MoveResult, command: Any
+    ) -> tuple[frozenset[int], frozenset[int]]:
+        """Bring this state to the session's, which differs from it by one step (``result`` of
+        ``command``, applied or undone): only the slots and blocks that step touched, plus the
+        queue head, are read again. (dirty slots, touched blocks)."""
+        blocks, partials = _touched(result, command)
         old_order = self.order
-        old_slots = {self.views[b].slot for b in blocks if b in self.views}
+        old_slots = {slot for b in blocks if (slot := self._slot(b)) is not None}
         old_slots |= {self.partial_slots[p] for p in partials if p in self.partial_slots}
-        changed = _changed(mgr, result, session.steps[session.cursor - 1].command, previous, self.views)
+        self.manager = mgr = session.manager  # a step back may have restored a clone
         new_slots = {mgr.slots[b] for b in blocks if b in mgr.slots}
         new_slots |= {mgr.partials[p] for p in partials if p in mgr.partials}
         dirty = old_slots | new_slots
@@ -183,17 +265,9 @@ class ViewState:
         self.reasons = {block: index.describe(block) for block in self.order}
         rank = {block: n for n, block in enumerate(self.order, 1)}
         touched = blocks | set(old_order) | set(self.order)
-        for block in touched:
-            info = mgr.blocks.get(block)
-            old = self.views.pop(block, None)
-            if old is not None:
-                self.block_refs -= old.refs
-            if info is not None:
-                self.views[block] = _g1_view(block, info, rank.get(block), self.reasons)
-                self.block_refs += info.refs
-        self.pairs += [(session.cursor, e) for e in result.events]
+        self._update_blocks(touched, rank)
         self.step = session.cursor
-        return frozenset(dirty), frozenset(touched), changed
+        return frozenset(dirty), frozenset(touched)
 
     def _recode(self, slot: int) -> None:
         mgr = self.manager
@@ -212,6 +286,106 @@ class ViewState:
             self.counts[KIND_NAMES[old]] -= 1
             self.counts[KIND_NAMES[code]] += 1
             self.codes[slot] = code
+
+
+class LeanViewState(ViewState):
+    """A ViewState for screens that show the pool map and the queue head only (compare).
+
+    Why: building a view of every registered block and copying every event is most of a full
+    rebuild (60 ms per session at 32k blocks), and the compare screen shows neither. A block's
+    view is built when asked for, from this state's own copies of the slots (a C-level dict
+    copy), of the active blocks' refcounts and of the queue head's ranks and reasons, kept up
+    to date step by step like the rest, so the UI thread never reads the engine's tables
+    (parent and position come from a clone of the append-only lineage). No event rows.
+    """
+
+    def _init_blocks(self, session: Session) -> None:
+        mgr = self.manager
+        # refcounts of the active blocks only (few; a registered block missing here has none)
+        refs = mgr.refs
+        self.refs: dict[int, int] = {block: refs[block] for block in compress(refs, refs.values())}
+        self.slot_of: dict[int, int] = dict(mgr.slots)
+        self.lineage = mgr.lineage.clone()  # O(1): shares the append-only records
+        self.rank = {block: n for n, block in enumerate(self.order, 1)}
+        self.pairs = []
+
+    def blocks(self) -> Mapping[int, BlockView]:
+        return _LeanViews(self)
+
+    def stays(self, session: Session) -> bool:
+        return (
+            session is self.session
+            and session.manager is self.manager
+            and session.cursor == self.step
+            and session.config.offload is None
+        )
+
+    def retreats(self, session: Session) -> bool:
+        # No event rows to cut: a step back undoes the step's touches like a step forward.
+        return (
+            session is self.session
+            and session.cursor == self.step - 1
+            and session.config.offload is None
+            and len(session.results) > session.cursor
+        )
+
+    def _slot(self, block: int) -> int | None:
+        return self.slot_of.get(block)
+
+    def _update_blocks(self, touched: set[int], rank: dict[int, int]) -> None:
+        mgr = self.manager
+        refs, slot_of = self.refs, self.slot_of
+        for block in touched:
+            self.block_refs -= refs.pop(block, 0)
+            slot_of.pop(block, None)
+            count = mgr.refs.get(block)
+            if count is not None:
+                slot_of[block] = mgr.slots[block]
+                if count:
+                    refs[block] = count
+                    self.block_refs += count
+        self.lineage = mgr.lineage.clone()
+        self.rank = rank
+
+    def _add_events(self, step: int, events: list[RouterEvent]) -> None:
+        pass  # no event rows: the compare screen has no event log
+
+
+class _LeanViews(Mapping[int, BlockView]):
+    """Block views of a :class:`LeanViewState`, built on demand (what `_g1_view` builds)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: LeanViewState) -> None:
+        self._state = state
+
+    def __getitem__(self, block: int) -> BlockView:
+        state = self._state
+        slot, refs = state.slot_of[block], state.refs.get(block, 0)
+        try:
+            parent, position = state.lineage.get(block) or (None, 0)
+        except IndexError:  # the shared records were cut by a diverging replay meanwhile
+            parent, position = None, 0
+        return BlockView(
+            block,
+            "active" if refs else "inactive",
+            "G1",
+            slot,
+            parent,
+            position,
+            refs,
+            state.rank.get(block),
+            state.reasons.get(block, "held by a request" if refs else ""),
+        )
+
+    def __contains__(self, block: object) -> bool:
+        return block in self._state.slot_of
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._state.slot_of)
+
+    def __len__(self) -> int:
+        return len(self._state.slot_of)
 
 
 def _touched(result: MoveResult, command: Any) -> tuple[set[int], set[str]]:
@@ -233,16 +407,37 @@ def _touched(result: MoveResult, command: Any) -> tuple[set[int], set[str]]:
 
 
 def _slot_codes(mgr: KvManager) -> bytearray:
-    codes = bytearray(mgr.capacity)  # all RESET
-    refs = mgr.refs
-    for slot, ref in mgr.pool.owner.items():
-        if isinstance(ref, Partial):
-            codes[slot] = PARTIAL
-        else:
-            codes[slot] = ACTIVE if refs.get(ref) else INACTIVE
+    """One kind code per slot, read from the pool (a full rebuild: O(used slots)).
+
+    Why not one Python loop over the pool's owners: at real sizes nearly every owned slot holds
+    an inactive block, so every owned slot is marked INACTIVE by a C-level ``map`` and only the
+    few active and partial slots are then set one by one (``compress`` picks the blocks with
+    refs at C speed). The pool owns a registered block at ``mgr.slots[block]`` and a partial at
+    ``mgr.partials[name]``, so this gives the same codes as asking every owner.
+    """
+    owner = mgr.pool.owner
+    if len(owner) == mgr.capacity:  # a full pool (the steady state of a real run): all owned
+        codes = bytearray(bytes([INACTIVE]) * mgr.capacity)
+    else:
+        codes = bytearray(mgr.capacity)  # all RESET
+        deque(map(codes.__setitem__, owner, repeat(INACTIVE)), maxlen=0)
+    slots = mgr.slots
+    for block in compress(mgr.refs, mgr.refs.values()):
+        codes[slots[block]] = ACTIVE
+    for slot in mgr.partials.values():
+        codes[slot] = PARTIAL
     for slot, why in mgr.pool.held.items():
         codes[slot] = QUARANTINED if why == "quarantined" else RESERVED
     return codes
+
+
+def _owner_names(mgr: KvManager) -> dict[int, int | str]:
+    """Slot -> block id, or partial name: a C-level copy of the pool's owners, then the few
+    partial slots renamed (the pool holds Partial objects there)."""
+    owner: dict[int, int | str] = dict(mgr.pool.owner)  # type: ignore[arg-type]  # partials fixed below
+    for name, slot in mgr.partials.items():
+        owner[slot] = name
+    return owner
 
 
 def _changed(
@@ -328,16 +523,35 @@ def _add_g2_views(mgr: KvManager, offload: Any, views: dict[int, BlockView]) -> 
             )
 
 
-def build_snapshot(session: Session, previous: Snapshot | None = None) -> Snapshot:
+def _one_step(
+    state: ViewState | None, previous: Snapshot | None, session: Session, kind: type[ViewState]
+) -> Callable[[Session, Snapshot], tuple[frozenset[int], frozenset[int], dict[int, str]]] | None:
+    """The state's update when ``session`` is one step from ``previous`` (else None: rebuild)."""
+    if state is None or previous is None or type(state) is not kind or state.step != previous.step:
+        return None
+    if state.follows(session):
+        return state.advance
+    if state.retreats(session):
+        return state.retreat
+    return state.stay if state.stays(session) else None
+
+
+def build_snapshot(session: Session, previous: Snapshot | None = None, *, lean: bool = False) -> Snapshot:
+    """The session as the TUI draws it; after one plain step from ``previous``, built from what
+    the step touched. ``lean``: only what a pool map, its legend and the queue head read (the
+    compare screen): block views on demand, no event rows, story or scheduler view."""
     mgr = session.manager
     state: ViewState | None = previous.state if previous is not None else None
     last: MoveResult | None = session.last_result if session.cursor else None
-    if state is not None and previous is not None and state.follows(session) and state.step == previous.step:
-        dirty, touched, changed = state.advance(session, previous)
+    # A G2 session rebuilds every step anyway and its views include the G2 tier: never lean.
+    kind = LeanViewState if lean and session.config.offload is None else ViewState
+    move = _one_step(state, previous, session, kind)
+    if state is not None and previous is not None and move is not None:
+        dirty, touched, changed = move(session, previous)
         dirty_slots: frozenset[int] | None = dirty
         touched_blocks: frozenset[int] | None = touched
     else:
-        state = ViewState(session)
+        state = kind(session)
         dirty_slots = touched_blocks = None
         changed = {}
         if last is not None and previous is not None:  # the previous state is left as it was
@@ -365,15 +579,15 @@ def build_snapshot(session: Session, previous: Snapshot | None = None) -> Snapsh
         order=tuple(state.order),
         reasons=state.reasons,
         changed=changed,
-        blocks=_ReadOnly(state.views),
+        blocks=state.blocks(),
         events=EventRows(state.pairs, len(state.pairs)),
         warnings=tuple(last.warnings) if last else (),
         expansion=tuple(f"{short_move(m)} → {r.returned}" for m, r in last.expanded) if last else (),
         returned=last.returned if last else None,
         g2=offload.view() if offload is not None else None,
         step_events=step_events,
-        scheduler=scheduler_view(session),
-        story=build_story(session, previous.story if previous else None),
+        scheduler=None if lean else scheduler_view(session),
+        story=None if lean else build_story(session, previous.story if previous else None),
         dirty=dirty_slots,
         touched=touched_blocks,
         state=state,

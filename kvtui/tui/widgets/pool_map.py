@@ -8,6 +8,9 @@ enough to show one slot per cell renders every row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import cache
+
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -36,6 +39,12 @@ LIGHT_RESET = Style(color="grey42", bgcolor="grey82")  # empty slots on a light 
 def kind_style(kind: int, dark: bool = True) -> Style:
     """A slot kind's style; empty slots follow the theme (near-black only on dark themes)."""
     return KIND_STYLE[kind] if dark or kind != RESET else LIGHT_RESET
+
+
+@cache
+def _fill_style(kind: int, dark: bool) -> Style:
+    """A partly used cell: its majority kind's colour on the empty background (built once)."""
+    return Style(color=KIND_STYLE[kind].bgcolor, bgcolor=kind_style(RESET, dark).bgcolor)
 
 
 VICTIM = Style(color="white", bgcolor="red3", bold=True)
@@ -100,7 +109,9 @@ class PoolMap(ThemedLines, Widget, can_focus=True):
 
     # -- data -----------------------------------------------------------------------------
 
-    def show(self, snap: Snapshot) -> None:
+    def show(self, snap: Snapshot, also: Iterable[int] = ()) -> None:
+        """Show ``snap``; after a plain step, re-render only the rows of the slots it changed
+        (``snap.dirty``), the next victim's before and after, and the slots in ``also``."""
         old, self.snap = self.snap, snap
         cell, per_row, per_cell = self._grid
         if (
@@ -115,6 +126,7 @@ class PoolMap(ThemedLines, Widget, can_focus=True):
         victim = snap.next_victim
         new_victim = snap.slot_of(victim) if victim is not None else None
         slots = set(snap.dirty) | {self._victim_slot, new_victim}
+        slots.update(also)
         self._victim_slot = new_victim
         cells = -(-snap.capacity // per_cell)
         rows = {slot // per_cell // per_row for slot in slots if slot is not None}
@@ -182,18 +194,18 @@ class PoolMap(ThemedLines, Widget, can_focus=True):
             return self._slot_segment(snap, index, width)
         start = index * per_cell
         chunk = snap.slots[start : start + per_cell]
-        used = len(chunk) - chunk.count(RESET)
-        if used:
+        kind = chunk[0]
+        if chunk.count(kind) == len(chunk):  # one kind throughout: most cells of a full pool
+            used = 0 if kind == RESET else len(chunk)
+        else:
+            used = len(chunk) - chunk.count(RESET)
             counts = {k: chunk.count(k) for k in IMPORTANCE}
             kind = max(IMPORTANCE, key=lambda k: (counts[k], -IMPORTANCE.index(k)))
-        else:
-            kind = RESET
         if used == len(chunk):  # a full cell is a solid block of its majority colour
             style = kind_style(kind, self.dark)
             glyph = " "
         else:  # a partly used cell shows how full it is in its majority colour
-            empty = kind_style(RESET, self.dark)
-            style = Style(color=KIND_STYLE[kind].bgcolor, bgcolor=empty.bgcolor) if used else empty
+            style = _fill_style(kind, self.dark) if used else kind_style(RESET, self.dark)
             glyph = GLYPHS[max(1, round(used / len(chunk) * (len(GLYPHS) - 1)))] if used else "·"
         victim = self._victim_slot
         if victim is not None and start <= victim < start + per_cell:
