@@ -35,6 +35,8 @@ def check_run(session: Session, moves: list[int]) -> int:
     for target in moves:
         if target == session.cursor + 1:
             session.forward(check_expects=False)
+        elif target == session.cursor - 1:
+            session.back()
         else:
             session.jump(target)
         full = build_snapshot(session, dataclasses.replace(snap, state=None))  # no shared state
@@ -58,6 +60,36 @@ def test_incremental_snapshots_equal_full_rebuilds(eviction: str, seed: int) -> 
     moves += [rng.randint(0, 120) for _ in range(5)]
     moves += [moves[-1] + i for i in range(1, 20) if moves[-1] + i <= 120]
     assert check_run(session, moves) >= 60
+
+
+@pytest.mark.parametrize("eviction", ["lineage", "lru", "multi_lru"])
+def test_steps_back_update_incrementally(eviction: str) -> None:
+    """Holding ← then → again: each step back undoes only what its step touched, and the
+    event rows (a list the snapshots share) come back right when the steps are replayed."""
+    texts = random_texts(4, 80, capacity=6, eviction=eviction)
+    session = Session(make_script(texts, capacity=6, eviction=eviction))
+    moves = [*range(1, 41), *range(39, 9, -1), *range(11, 61), *range(59, 49, -1), 52, 53]
+    assert check_run(session, moves) >= len(moves) - 1  # all but the jump 50 -> 52
+
+
+def test_typed_command_after_steps_back_replaces_the_event_rows() -> None:
+    session = Session(make_script(["use 1 2", "deref 2 1", "use 3", "deref 3"], capacity=3))
+    snap = build_snapshot(session)
+    for _ in range(4):
+        session.forward()
+        snap = build_snapshot(session, snap)
+    first = snap
+    for _ in range(2):
+        session.back()
+        snap = build_snapshot(session, snap)
+    for text in ("use 4 5", "deref 5"):  # a different history from step 3 on
+        session.insert(text)
+        full = build_snapshot(session, dataclasses.replace(snap, state=None))
+        snap = build_snapshot(session, snap)
+        assert snap.dirty is not None
+        assert shown(snap) == shown(full) and snap.changed == full.changed
+    assert [(e.kind, e.blocks) for _, e in snap.events][-2:] == [("stored", (4, 5)), ("removed", (2,))]
+    assert [e.blocks for _, e in first.events][-1:] == [(3,)]  # an older snapshot keeps its rows
 
 
 def test_request_steps_update_incrementally() -> None:

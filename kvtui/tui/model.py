@@ -2,13 +2,13 @@
 
 Built from the engine after each step (off the UI thread) and handed to the widgets, which
 render it and never touch the engine themselves. Testable and cheap to build: after one step
-forward only what that step touched is looked at (the slots and blocks of its moves, the
-blocks it evicted, the head of the eviction queue), so a step costs O(touched + queue), never
-O(capacity) or O(registered blocks). The per-slot codes, slot owners, block views and event
-list are kept by a :class:`ViewState` shared along a run of snapshots and updated in place;
-anything else (a jump, a step back, a G2 session, another session) rebuilds it in full.
-The compare screen's lean snapshots (:class:`LeanViewState`: block views on demand, no event
-rows) also undo a step back, and keep a jump that went nowhere, in place.
+forward or back only what that step touched is looked at (the slots and blocks of its moves,
+the blocks it evicted, the head of the eviction queue), so a step costs O(touched + queue),
+never O(capacity) or O(registered blocks). The per-slot codes, slot owners, block views and
+event list are kept by a :class:`ViewState` shared along a run of snapshots and updated in
+place; anything else (a jump, a G2 session, another session) rebuilds it in full. The compare
+screen's lean snapshots (:class:`LeanViewState`: block views on demand, no event rows) also
+keep a jump that went nowhere in place.
 Snapshots are rendered in order, so a widget only ever reads the latest state through them.
 """
 
@@ -154,6 +154,10 @@ class ViewState:
         """Every block's view and every event so far (what the full TUI's panels read)."""
         self.views = _block_views(self.manager, self.order, self.reasons)
         self.pairs: list[tuple[int, RouterEvent]] = session.results.event_pairs(session.cursor)
+        # The rows up to this step are pairs[:n_pairs]. Entries are never changed in place, so
+        # every snapshot's EventRows stays valid: a step back lowers n_pairs, and the rows past
+        # it are reused by a replay of the same step or left behind by a different one.
+        self.n_pairs = len(self.pairs)
 
     def blocks(self) -> Mapping[int, BlockView]:
         """The block views a snapshot reads (a read-only window on this state)."""
@@ -177,7 +181,19 @@ class ViewState:
                 self.block_refs += info.refs
 
     def _add_events(self, step: int, events: list[RouterEvent]) -> None:
-        self.pairs += [(step, e) for e in events]
+        if not events:
+            return
+        rows, n = [(step, e) for e in events], self.n_pairs
+        if n == len(self.pairs):
+            self.pairs += rows
+        elif self.pairs[n : n + len(rows)] != rows:  # a different step after a step back
+            self.pairs = self.pairs[:n] + rows  # a new list: earlier snapshots keep theirs
+        # else: the step stepped back over, applied again: its rows are there already
+        self.n_pairs = n + len(rows)
+
+    def _drop_events(self, events: list[RouterEvent]) -> None:
+        """The step stepped back over published ``events``: its rows leave the visible ones."""
+        self.n_pairs -= len(events)
 
     def follows(self, session: Session) -> bool:
         """True when ``session`` is one plain G1 step ahead of this state."""
@@ -189,10 +205,14 @@ class ViewState:
         )
 
     def retreats(self, session: Session) -> bool:
-        """True when ``session`` is one plain G1 step behind this state and this state can
-        undo that step in place. The full state cannot: its event rows are shared with earlier
-        snapshots and would have to be cut, so a step back rebuilds it."""
-        return False
+        """True when ``session`` is one plain G1 step behind this state, whose result is still
+        kept (what it touched is what the step back undoes)."""
+        return (
+            session is self.session
+            and session.cursor == self.step - 1
+            and session.config.offload is None
+            and len(session.results) > session.cursor
+        )
 
     def advance(
         self, session: Session, previous: Snapshot
@@ -237,6 +257,7 @@ class ViewState:
             command = session.steps[session.cursor - 1].command
             changed = _changed(session.manager, last, command, previous, self.blocks())
         dirty, touched = self._redo_from(session, undone, session.steps[session.cursor].command)
+        self._drop_events(undone.events)
         return dirty, touched, changed
 
     def _redo_from(
@@ -307,7 +328,7 @@ class LeanViewState(ViewState):
         self.slot_of: dict[int, int] = dict(mgr.slots)
         self.lineage = mgr.lineage.clone()  # O(1): shares the append-only records
         self.rank = {block: n for n, block in enumerate(self.order, 1)}
-        self.pairs = []
+        self.pairs, self.n_pairs = [], 0
 
     def blocks(self) -> Mapping[int, BlockView]:
         return _LeanViews(self)
@@ -318,15 +339,6 @@ class LeanViewState(ViewState):
             and session.manager is self.manager
             and session.cursor == self.step
             and session.config.offload is None
-        )
-
-    def retreats(self, session: Session) -> bool:
-        # No event rows to cut: a step back undoes the step's touches like a step forward.
-        return (
-            session is self.session
-            and session.cursor == self.step - 1
-            and session.config.offload is None
-            and len(session.results) > session.cursor
         )
 
     def _slot(self, block: int) -> int | None:
@@ -349,6 +361,9 @@ class LeanViewState(ViewState):
 
     def _add_events(self, step: int, events: list[RouterEvent]) -> None:
         pass  # no event rows: the compare screen has no event log
+
+    def _drop_events(self, events: list[RouterEvent]) -> None:
+        pass
 
 
 class _LeanViews(Mapping[int, BlockView]):
@@ -580,7 +595,7 @@ def build_snapshot(session: Session, previous: Snapshot | None = None, *, lean: 
         reasons=state.reasons,
         changed=changed,
         blocks=state.blocks(),
-        events=EventRows(state.pairs, len(state.pairs)),
+        events=EventRows(state.pairs, state.n_pairs),
         warnings=tuple(last.warnings) if last else (),
         expansion=tuple(f"{short_move(m)} → {r.returned}" for m, r in last.expanded) if last else (),
         returned=last.returned if last else None,
