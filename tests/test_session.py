@@ -320,6 +320,36 @@ def assert_same_navigation(a: Session, b: Session, targets: list[int]) -> None:
         assert a.records == b.records
 
 
+def test_holding_back_unpacks_a_checkpoint_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stepping back over a stretch restores the same packed checkpoint each time: it is
+    unpacked once and cloned after that (the states stay exact), and a typed command before
+    it drops the unpacked copy with the checkpoint."""
+    from kvtui.workload.world import FrozenWorld
+
+    monkeypatch.setattr(session_module, "NEAR_EVERY", 1000)  # no near clones: checkpoints only
+    texts = random_texts(21, 70)
+    dumps = reference(texts)
+    session = Session(make_script(texts))
+    session.jump(70)
+    assert 64 in session.checkpoints and isinstance(session.checkpoints[64], FrozenWorld)
+    thawed: list[int] = []
+    real = FrozenWorld.clone
+    monkeypatch.setattr(FrozenWorld, "clone", lambda self: thawed.append(1) or real(self))
+    for cursor in range(69, 63, -1):
+        session.back()
+        assert session.manager.dump() == dumps[cursor]
+    assert thawed == [1]  # 69 .. 64 all restore checkpoint 64
+    session.back()
+    assert session.manager.dump() == dumps[63] and thawed == [1, 1]  # checkpoint 32 now
+    session.jump(40)
+    session.insert("use 9001")
+    assert all(c <= 41 for c in session._thawed)
+    session.back()
+    fresh = Session(make_script([*texts[:40], "use 9001", *texts[40:]]))
+    fresh.jump(40)
+    assert session.manager.dump() == fresh.manager.dump()
+
+
 def test_insert_at_cursor_keeps_later_steps_and_invalidates_checkpoints(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

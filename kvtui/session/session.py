@@ -47,6 +47,7 @@ CHECKPOINT_BYTES = 96_000_000  # estimated bytes of all kept checkpoints (World.
 NEAR_EVERY = 32  # stride of the near clones kept just behind the cursor
 NEAR_KEEP = 8  # at most this many near clones...
 NEAR_BYTES = 24_000_000  # ...and at most this many bytes of them
+THAWED_BYTES = 200_000_000  # the one unpacked checkpoint kept for holding ← (see Session._thawed)
 
 
 class StepError(KvError):
@@ -126,6 +127,10 @@ class Session:
         self._sizes: dict[int, int] = {0: 0}  # checkpoint -> estimated bytes
         self._near: dict[int, tuple[World, int]] = {}  # near clone -> (world, bytes), oldest first
         self._near_from = 0  # jump replays keep near clones only over their last stretch
+        # The packed checkpoint a jump last restored, unpacked (at most one): holding ← restores
+        # the same checkpoint up to NEAR_EVERY times, and a clone of this costs C-level dict
+        # copies where unpacking rebuilds every table (35 ms at 65,536 slots).
+        self._thawed: dict[int, World] = {}
         # step number -> why it failed (a bad command, or its first failed expect) on the
         # last pass over it; read by the TUI's timeline
         self.failures: dict[int, StepError] = {}
@@ -230,7 +235,7 @@ class Session:
         base = max(c for c in self.checkpoints if c <= limit)
         near = max((c for c in self._near if base < c <= limit), default=None)
         if target < self.cursor or max(base, near or 0) > self.cursor:
-            source = self.checkpoints[base] if near is None else self._near[near][0]
+            source = self._restore_source(base) if near is None else self._near[near][0]
             self.world = source.clone()
             self.cursor = base if near is None else near
         self._near_from = target - NEAR_EVERY * window
@@ -351,11 +356,25 @@ class Session:
         self.failures[error.step] = error
         return error
 
+    def _restore_source(self, base: int) -> World | FrozenWorld:
+        """What a jump clones to restore checkpoint ``base``: a packed one is unpacked once and
+        kept (see ``_thawed``), unless even one near clone of this pool is over budget."""
+        thawed = self._thawed.get(base)
+        if thawed is not None:
+            return thawed
+        checkpoint = self.checkpoints[base]
+        if isinstance(checkpoint, World) or self.world.footprint() > THAWED_BYTES:
+            return checkpoint
+        thawed = checkpoint.clone()
+        self._thawed = {base: thawed}
+        return thawed
+
     def _drop_clones(self, stale: Callable[[int], bool]) -> None:
         for cursor in [c for c in self.checkpoints if c and stale(c)]:
             del self.checkpoints[cursor], self._sizes[cursor]
         for cursor in [c for c in self._near if stale(c)]:
             del self._near[cursor]
+        self._thawed = {c: world for c, world in self._thawed.items() if not stale(c)}
 
     def _maybe_checkpoint(self) -> None:
         cursor = self.cursor
