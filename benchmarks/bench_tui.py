@@ -5,7 +5,9 @@ used then released, applied before the app opens), then runs the request workloa
 bench_session. Prints the median and p95 of (press → engine step → snapshot → widgets updated
 → screen refreshed), wall and CPU, and the process RSS. Figures only, no asserts.
 
-Run: python benchmarks/bench_tui.py [--capacity N] [--fill F] [--steps N]
+With `--back` the measured presses are steps back (←) from the end of the warm-up instead.
+
+Run: python benchmarks/bench_tui.py [--capacity N] [--fill F] [--steps N] [--back]
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def fill_lines(blocks: int) -> list[str]:
     return lines
 
 
-async def measure(capacity: int, fill: float, steps: int, warmup: int) -> None:
+async def measure(capacity: int, fill: float, steps: int, warmup: int, back: bool) -> None:
     filler = fill_lines(int(capacity * fill))
     lines = filler + workload(warmup + steps + 10, seed=5, prefix_len=6, suffix_len=8)
     session = session_for(lines, capacity, "lineage")
@@ -49,16 +51,17 @@ async def measure(capacity: int, fill: float, steps: int, warmup: int) -> None:
             app.action_step_forward()
         await pilot.pause()
         updates, redraws, cpu = [], [], []
+        press = app.action_step_back if back else app.action_step_forward
         for _ in range(steps):
             start, start_cpu = time.perf_counter(), time.process_time()
-            app.action_step_forward()  # engine step + snapshot + every widget updated
+            press()  # engine step + snapshot + every widget updated
             updated = time.perf_counter()
             await pilot.pause()  # the compositor redraws the changed regions
             redraws.append(time.perf_counter() - start)
             updates.append(updated - start)
             cpu.append(time.process_time() - start_cpu)
         mgr = app.session.manager
-        print(f"TUI step at capacity {capacity:,}, fill {fill:g}"
+        print(f"TUI step {'back ' if back else ''}at capacity {capacity:,}, fill {fill:g}"
               f" ({len(filler)} fill steps in {filled:.1f} s):"
               f" {steps} steps measured after {warmup} warm-up steps; {len(mgr.blocks):,} registered"
               f" ({mgr.num_inactive_blocks:,} cached, {mgr.num_reset:,} empty) at the end;"
@@ -76,8 +79,9 @@ def main() -> None:
     parser.add_argument("--fill", type=float, default=0.0, help="fraction of slots cached before opening")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=50, help="workload steps before measuring")
+    parser.add_argument("--back", action="store_true", help="measure steps back from the warm-up's end")
     args = parser.parse_args()
-    asyncio.run(measure(args.capacity, args.fill, args.steps, args.warmup))
+    asyncio.run(measure(args.capacity, args.fill, args.steps, args.warmup, args.back))
 
 
 if __name__ == "__main__":
