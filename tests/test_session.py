@@ -350,6 +350,31 @@ def test_holding_back_unpacks_a_checkpoint_once(monkeypatch: pytest.MonkeyPatch)
     assert session.manager.dump() == fresh.manager.dump()
 
 
+def test_a_huge_pool_keeps_one_near_clone_behind_a_step_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pool too big for checkpoints and near clones (here: any pool) still gets one near
+    clone, just behind the target of a step back, so holding ← replays a few steps instead of
+    the whole session; stepping forward never takes one."""
+    monkeypatch.setattr(session_module, "NEAR_BYTES", 0)
+    monkeypatch.setattr(session_module, "NEAR_EVERY", 8)
+    monkeypatch.setattr(session_module, "FIRST_INTERVAL", 1024)  # checkpoint 0 only
+    texts = random_texts(23, 80)
+    dumps = reference(texts)
+    session = Session(make_script(texts))
+    session.jump(80)
+    assert session._near == {}  # forward: none
+    session.back()
+    assert list(session._near) == [72] and session.manager.dump() == dumps[79]
+    replayed: list[int] = []
+    real = Session.forward
+    monkeypatch.setattr(Session, "forward", lambda self, *a, **k: replayed.append(1) or real(self, *a, **k))
+    for cursor in range(78, 71, -1):
+        replayed.clear()
+        session.back()
+        assert session.manager.dump() == dumps[cursor] and len(replayed) == cursor - 72
+    session.back()  # behind that clone: replayed from step 0, leaving one new near clone
+    assert list(session._near) == [64] and session.manager.dump() == dumps[71]
+
+
 def test_insert_at_cursor_keeps_later_steps_and_invalidates_checkpoints(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

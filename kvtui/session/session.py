@@ -127,6 +127,7 @@ class Session:
         self._sizes: dict[int, int] = {0: 0}  # checkpoint -> estimated bytes
         self._near: dict[int, tuple[World, int]] = {}  # near clone -> (world, bytes), oldest first
         self._near_from = 0  # jump replays keep near clones only over their last stretch
+        self._back_to: int | None = None  # the target of the step back being replayed
         # The packed checkpoint a jump last restored, unpacked (at most one): holding ← restores
         # the same checkpoint up to NEAR_EVERY times, and a clone of this costs C-level dict
         # copies where unpacking rebuilds every table (35 ms at 65,536 slots).
@@ -239,11 +240,13 @@ class Session:
             self.world = source.clone()
             self.cursor = base if near is None else near
         self._near_from = target - NEAR_EVERY * window
+        self._back_to = target if window == NEAR_KEEP else None
         try:
             while self.cursor < target:
                 self.forward(check_expects=False)
         finally:
             self._near_from = 0
+            self._back_to = None
 
     def run_to_end(self, failed: Callable[[StepError], None] | None = None) -> None:
         """Apply every remaining step with its checks (the headless run).
@@ -421,7 +424,13 @@ class Session:
     def _add_near(self, cursor: int) -> None:
         size = self.world.footprint()
         if size > NEAR_BYTES // 2:
-            return  # a huge pool: a near clone would cost more than replaying
+            # A huge pool (a million slots): its checkpoints are too big to keep, so a step back
+            # would replay from far away every time. One near clone, the last one behind the
+            # target of a step back, makes the next steps back replay a few steps instead;
+            # taking one costs about as much as a step back, so a forward step never does.
+            if self._back_to is not None and cursor > self._back_to - NEAR_EVERY:
+                self._near = {cursor: (self.world.clone(), size)}
+            return
         self._near[cursor] = (self.world.clone(), size)
         while len(self._near) > NEAR_KEEP or sum(size for _, size in self._near.values()) > NEAR_BYTES:
             far = max(self._near, key=lambda c: abs(c - cursor))
