@@ -51,8 +51,11 @@ def moves_of(lines: list[str], python: bool = False) -> list[Use | Deref]:
     return out
 
 
-def run_engine(moves: list[Use | Deref], capacity: int, eviction: str) -> float:
+def run_engine(moves: list[Use | Deref], capacity: int, eviction: str, stub: str | None = None) -> float:
+    """CPU seconds to apply ``moves``; ``stub`` names a piece of ABLATIONS to stub out first."""
     mgr = KvManager(capacity, eviction=eviction)
+    if stub is not None:
+        ABLATIONS[stub](mgr)
     apply = mgr.apply
     gc.collect()
     start = time.process_time()
@@ -73,18 +76,6 @@ def _no_deref_checks(mgr: KvManager) -> None:
 ABLATIONS = {"router events": _no_events, "deref checks": _no_deref_checks}
 
 
-def run_stubbed(moves: list[Use | Deref], capacity: int, eviction: str, stub: str) -> float:
-    """`run_engine` with one piece stubbed out (see --ablate)."""
-    mgr = KvManager(capacity, eviction=eviction)
-    ABLATIONS[stub](mgr)
-    apply = mgr.apply
-    gc.collect()
-    start = time.process_time()
-    for move in moves:
-        apply(move)
-    return time.process_time() - start
-
-
 def ablate(moves: list[Use | Deref], capacity: int, repeat: int) -> None:
     """Print what each stubbed piece costs per backend, in floor units (best of paired runs)."""
     ops = sum(len(m.blocks) for m in moves)
@@ -95,7 +86,7 @@ def ablate(moves: list[Use | Deref], capacity: int, repeat: int) -> None:
         for _ in range(repeat):
             best["full"] = min(best["full"], run_engine(moves, capacity, backend))
             for stub in ABLATIONS:
-                best[stub] = min(best[stub], run_stubbed(moves, capacity, backend, stub))
+                best[stub] = min(best[stub], run_engine(moves, capacity, backend, stub))
         parts = "   ".join(f"{stub} {(best['full'] - best[stub]) / floor:4.2f}×" for stub in ABLATIONS)
         full = f"full {best['full'] / floor:4.2f}× ({best['full'] / ops * 1e6:.3f} µs/op)"
         print(f"  {backend:<10} {full}   {parts}")
