@@ -231,7 +231,8 @@ class Session:
         target = max(0, min(target, len(self.steps)))
         # Near clones over the replay's last stretch: a long one after a step back (holding ←
         # goes on backwards), two after any other jump (enough for the next step back).
-        window = NEAR_KEEP if target == self.cursor - 1 else 2
+        back = target == self.cursor - 1
+        window = NEAR_KEEP if back else 2
         limit = min(target, len(self.results))
         base = max(c for c in self.checkpoints if c <= limit)
         near = max((c for c in self._near if base < c <= limit), default=None)
@@ -240,7 +241,7 @@ class Session:
             self.world = source.clone()
             self.cursor = base if near is None else near
         self._near_from = target - NEAR_EVERY * window
-        self._back_to = target if window == NEAR_KEEP else None
+        self._back_to = target if back else None
         try:
             while self.cursor < target:
                 self.forward(check_expects=False)
@@ -361,7 +362,7 @@ class Session:
 
     def _restore_source(self, base: int) -> World | FrozenWorld:
         """What a jump clones to restore checkpoint ``base``: a packed one is unpacked once and
-        kept (see ``_thawed``), unless even one near clone of this pool is over budget."""
+        kept (see ``_thawed``), unless the pool is over THAWED_BYTES."""
         thawed = self._thawed.get(base)
         if thawed is not None:
             return thawed
